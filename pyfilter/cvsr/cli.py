@@ -1,0 +1,107 @@
+"""``cvsr`` command line: a thin argparse dispatcher; the work lives in the package modules.
+
+    cvsr data build --out build/data        fetch sources, render, degrade, encode, decode, write shards
+    cvsr degrade IN OUT                      the training degradation (blur + x4) of a video or image
+    cvsr train --model ciaf-lite ...         train a model on shards
+    cvsr eval --models ciaf-lite,... ...     Y-PSNR / SSIM tables, plot and crops on the eval split
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _cmd_data_build(args) -> int:
+    from cvsr.data.build import build
+
+    build(args.out, cache=args.cache, intel_dir=args.intel_dir, decoder=args.decoder,
+          only=tuple(args.only or ()), crfs=tuple(args.crfs))
+    return 0
+
+
+def _cmd_degrade(args) -> int:
+    from cvsr.data.tools import degrade_file
+
+    degrade_file(args.input, args.output, crf=args.crf)
+    return 0
+
+
+def _cmd_train(args) -> int:
+    from cvsr.train.loop import TrainOptions, train
+
+    train(TrainOptions(**{k: v for k, v in vars(args).items() if k in TrainOptions.__dataclass_fields__}))
+    return 0
+
+
+def _cmd_eval(args) -> int:
+    from cvsr.eval.run import evaluate
+
+    evaluate(models=args.models.split(","), data=args.data, split=args.split, out=args.out,
+             crfs=tuple(args.crfs), device=args.device, weights=args.weights, max_frames=args.max_frames)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cvsr", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="training / evaluation data")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    b = data_sub.add_parser("build", help="build shards (see cvsr.data.build)")
+    b.add_argument("--out", type=Path, default=Path("build/data"))
+    b.add_argument("--cache", type=Path, default=None, help="download cache (default OUT/cache)")
+    b.add_argument("--intel-dir", type=Path, default=None, help="Intel sample videos (default ../shared/data/...)")
+    b.add_argument("--decoder", choices=("auto", "codec_info", "pixels"), default="auto",
+                   help="codec_info: the project's export (MVs, residuals); pixels: PyAV, frames only")
+    b.add_argument("--only", nargs="*", help="build only clips whose name contains one of these")
+    b.add_argument("--crfs", type=int, nargs="+", default=[18, 23, 28])
+    b.set_defaults(func=_cmd_data_build)
+
+    d = sub.add_parser("degrade", help="blur sigma 1.5 + x4 decimation (+ optional x264 low delay)")
+    d.add_argument("input", type=Path, help="video (any format PyAV reads) or image")
+    d.add_argument("output", type=Path, help="image (.png), raw video (.mkv / .mp4 / .nut: lossless ffv1 "
+                   "unless --crf is given, then H.264 low delay)")
+    d.add_argument("--crf", type=int, default=None, help="also encode with libx264 low delay at this CRF")
+    d.set_defaults(func=_cmd_degrade)
+
+    t = sub.add_parser("train", help="train a model on shards")
+    t.add_argument("--model", required=True, help="a name in cvsr.models.MODELS")
+    t.add_argument("--data", type=Path, default=Path("build/data"))
+    t.add_argument("--out", type=Path, required=True, help="run folder: checkpoints, train.jsonl, weights")
+    t.add_argument("--steps", type=int, default=1000)
+    t.add_argument("--batch", type=int, default=8)
+    t.add_argument("--patch", type=int, default=64, help="LR patch side")
+    t.add_argument("--frames", type=int, default=7, help="frames per training clip")
+    t.add_argument("--lr", type=float, default=2e-4)
+    t.add_argument("--milestones", type=float, nargs="*", default=[2 / 3, 5 / 6],
+                   help="fractions of --steps where the learning rate is multiplied by 0.1")
+    t.add_argument("--crfs", type=int, nargs="+", default=[18, 23, 28])
+    t.add_argument("--device", default="cpu")
+    t.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--save-every", type=int, default=200)
+    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    t.add_argument("--config", default=None, help="JSON overrides of the model config, e.g. '{\"channels\": 32}'")
+    t.set_defaults(func=_cmd_train)
+
+    e = sub.add_parser("eval", help="evaluate models on a split")
+    e.add_argument("--models", required=True, help="comma-separated model names; NAME=PATH uses those weights")
+    e.add_argument("--data", type=Path, default=Path("build/data"))
+    e.add_argument("--split", default="eval")
+    e.add_argument("--out", type=Path, default=Path("build/eval"))
+    e.add_argument("--crfs", type=int, nargs="+", default=[18, 23, 28])
+    e.add_argument("--device", default="cpu")
+    e.add_argument("--weights", type=Path, default=None, help="folder with NAME.safetensors (default: shipped)")
+    e.add_argument("--max-frames", type=int, default=None)
+    e.set_defaults(func=_cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

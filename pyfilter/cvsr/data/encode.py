@@ -1,0 +1,67 @@
+"""The codec step of the degradation: libx264 in the low-delay configuration.
+
+CIAF supplementary 1.2: IPP...P (``-bf 0``), one reference (``-refs 1``: every P
+frame predicts from the previous frame), one I frame per clip (``-g`` and
+``-keyint_min`` larger than any clip, ``-sc_threshold 0`` so no scene cut adds one).
+The LR RGB frames are converted to 4:2:0 by ``cvsr.data.color.rgb_to_yuv420``
+and piped to the project's ffmpeg as raw yuv420p, so swscale takes no part.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from cvsr.data.color import rgb_to_yuv420
+
+CRFS = (18, 23, 28)
+GOP = 100000
+
+
+def find_ffmpeg() -> str:
+    """The project's ffmpeg: $CVSR_FFMPEG, else the one next to the running python, else PATH."""
+    env = os.environ.get("CVSR_FFMPEG")
+    if env:
+        return env
+    import sys
+
+    local = Path(sys.executable).with_name("ffmpeg")
+    if local.exists():
+        return str(local)
+    found = shutil.which("ffmpeg")
+    if not found:
+        raise FileNotFoundError("no ffmpeg found: build the project (./setup.sh) or set CVSR_FFMPEG")
+    return found
+
+
+def x264_args(crf: int, preset: str = "medium") -> list[str]:
+    """Encoder arguments of the low-delay configuration (also printed in model cards)."""
+    return ["-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-bf", "0", "-refs", "1",
+            "-g", str(GOP), "-keyint_min", str(GOP), "-sc_threshold", "0", "-threads", "1",
+            "-pix_fmt", "yuv420p"]
+
+
+def encode(lr: np.ndarray, out: Path, crf: int, fps: int = 25, preset: str = "medium") -> Path:
+    """Encode (t, h, w, 3) uint8 RGB frames to an H.264 Matroska file at ``out``."""
+    if lr.dtype != np.uint8 or lr.ndim != 4 or lr.shape[-1] != 3:
+        raise ValueError(f"lr must be (t, h, w, 3) uint8, got {lr.shape} {lr.dtype}")
+    t, h, w, _ = lr.shape
+    out = Path(out)
+    # A file rather than a pipe: a minimal ffmpeg build may lack the pipe protocol.
+    raw = out.with_name(out.name + ".yuv")
+    with open(raw, "wb") as f:
+        for frame in lr:
+            y, u, v = rgb_to_yuv420(frame)
+            f.write(y.tobytes() + u.tobytes() + v.tobytes())
+    cmd = [find_ffmpeg(), "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p",
+           "-s", f"{w}x{h}", "-r", str(fps), "-i", str(raw), *x264_args(crf, preset), str(out)]
+    try:
+        proc = subprocess.run(cmd, stderr=subprocess.PIPE)
+    finally:
+        raw.unlink(missing_ok=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"ffmpeg failed encoding {out}: {proc.stderr.decode(errors='replace').strip()}")
+    return out

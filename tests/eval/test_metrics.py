@@ -1,0 +1,56 @@
+import math
+
+import numpy as np
+import pytest
+
+from cvsr.data.color import rgb_to_y
+from cvsr.eval.metrics import psnr_y, ssim_luma, ssim_y
+
+
+def _frame(seed=0, shape=(48, 64, 3)):
+    return np.random.default_rng(seed).integers(0, 256, shape).astype(np.uint8)
+
+
+def test_psnr_identical_is_inf():
+    a = _frame()
+    assert psnr_y(a, a) == math.inf
+
+
+def test_psnr_of_a_known_luma_offset():
+    # Adding 10 to R, G and B adds 10 * (65.481 + 128.553 + 24.966) / 255 = 8.588... to Y everywhere.
+    a = np.full((40, 40, 3), 100, np.uint8)
+    b = a + 10
+    dy = 10 * (65.481 + 128.553 + 24.966) / 255
+    assert psnr_y(a, b) == pytest.approx(20 * math.log10(255 / dy), abs=1e-9)
+
+
+def test_border_crop_ignores_the_edge():
+    a = _frame()
+    b = a.copy()
+    b[:8] = 0
+    assert psnr_y(a, b, border=8) == math.inf
+    assert psnr_y(a, b, border=0) < 30
+
+
+def test_luma_is_bt601():
+    assert rgb_to_y(np.array([0, 0, 0])) == pytest.approx(16)
+    assert rgb_to_y(np.array([255, 255, 255])) == pytest.approx(235)
+
+
+def test_ssim_identical_is_one_and_noise_lowers_it():
+    a = _frame(1)
+    assert ssim_y(a, a) == pytest.approx(1.0, abs=1e-12)
+    noisy = np.clip(a.astype(int) + np.random.default_rng(2).integers(-40, 41, a.shape), 0, 255).astype(np.uint8)
+    assert 0 < ssim_y(a, noisy) < 0.99
+
+
+def test_ssim_of_a_constant_offset():
+    # Constant planes: only the luminance term is left, (2 m1 m2 + c1) / (m1^2 + m2^2 + c1).
+    c1 = (0.01 * 255) ** 2
+    a, b = np.full((30, 30), 100.0), np.full((30, 30), 120.0)
+    assert ssim_luma(a, b) == pytest.approx((2 * 100 * 120 + c1) / (100 ** 2 + 120 ** 2 + c1))
+
+
+def test_size_mismatch_raises():
+    with pytest.raises(ValueError, match="differ"):
+        psnr_y(_frame(shape=(40, 40, 3)), _frame(shape=(40, 48, 3)))
