@@ -31,5 +31,15 @@ if(NOT have STREQUAL want OR NOT EXISTS "${BUILD}/ffbuild/config.mak")
   file(WRITE "${stamp}" "${want}")
 endif()
 
+# FFmpeg's make does not track external libraries: relink the tools when the
+# bridge library (linked into vf_cvsr) changed.
+foreach(lib ${RELINK_IF_NEWER})
+  foreach(tool ffmpeg_g ffprobe_g)
+    if(EXISTS "${BUILD}/${tool}" AND "${lib}" IS_NEWER_THAN "${BUILD}/${tool}")
+      file(REMOVE "${BUILD}/${tool}")
+    endif()
+  endforeach()
+endforeach()
+
 run_step(make make -C "${BUILD}" -j${JOBS})
 run_step(install make -C "${BUILD}" install)

@@ -35,7 +35,12 @@ set(FFMPEG_CONFIGURE_FLAGS
   --enable-protocol=file,pipe,tcp,udp
   --enable-bsf=h264_mp4toannexb,hevc_mp4toannexb,aac_adtstoasc
   --enable-indev=lavfi
-  --enable-filter=testsrc2,sine,anullsrc,scale,format,null,anull,codecview,split,asplit,aresample,aformat,setpts,asetpts,trim,atrim,crop,pad,hstack,vstack,fps,showinfo,copy
+  --enable-filter=testsrc2,sine,anullsrc,scale,format,null,anull,codecview,split,asplit,aresample,aformat,setpts,asetpts,trim,atrim,crop,pad,hstack,vstack,fps,showinfo,copy,cvsr
+  # vf_cvsr and the bridge that embeds the Python host (native/bridge)
+  --enable-libcvsr
+  --extra-cflags=-I${CVSR_BRIDGE_INCLUDE_DIR}
+  --extra-ldflags=-L${CVSR_BRIDGE_LIBRARY_DIR}
+  "--extra-libs=${CVSR_BRIDGE_LIBS}"
   ${CVSR_FFMPEG_EXTRA_FLAGS}
 )
 # Handed to the build script in a file: a list does not survive a command line.
@@ -54,6 +59,8 @@ add_custom_target(ffmpeg ALL
     -DSRC=${FFMPEG_SRC_DIR} -DBUILD=${FFMPEG_BUILD_DIR} -DPATCHES=${FFMPEG_PATCH_DIR}
     -DSCRIPTS=${PROJECT_SOURCE_DIR}/scripts
     -DFLAGS_FILE=${CMAKE_BINARY_DIR}/ffmpeg-configure-flags.txt -DJOBS=${_nproc}
+    -DRELINK_IF_NEWER=$<TARGET_FILE:cvsr_bridge>
     -P ${PROJECT_SOURCE_DIR}/cmake/BuildFFmpeg.cmake
   USES_TERMINAL
   COMMENT "FFmpeg: fetch, patch, configure, make, install")
+add_dependencies(ffmpeg cvsr_bridge)
