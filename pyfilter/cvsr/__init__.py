@@ -1,3 +1,13 @@
 """cvsr: compressed-video super-resolution that reuses what the decoder knows."""
 
 __version__ = "0.1.0"
+
+
+def open(path, **options):
+    """Open a video for decoding with codec-info export: see :func:`cvsr.codec.open`.
+
+    Imported lazily, so that ``import cvsr`` works without the native shim.
+    """
+    from cvsr.codec import open as _open
+
+    return _open(path, **options)

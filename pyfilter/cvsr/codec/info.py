@@ -1,0 +1,252 @@
+"""Zero-copy view of one AV_FRAME_DATA_CODEC_INFO side data buffer (AVCodecInfo).
+
+The buffer layout is defined by libavutil/codec_info.h of the patched FFmpeg;
+the record type is built from libcvsr's layout table (``_lib.struct_dtype``).
+
+Coordinates and units (see codec_info.h for the full contract):
+
+* Block grids (``block_type``, ``mv(L)``, ``ref_idx(L)``, ``ref_ids(L)``) are
+  ``(blocks_h, blocks_w)`` arrays of 4x4 luma blocks covering the *coded*
+  picture (``coded_width x coded_height``, a multiple of 16); ``mb_qp`` is the
+  ``(mbs_h, mbs_w)`` macroblock grid; ``residual(p)`` planes are coded size.
+* The output frame is the coded picture cropped: output sample (x, y) is coded
+  sample (x + crop_left, y + crop_top).  The dense ``*_field`` methods rasterise
+  a grid to pixels *and* crop it to the output frame (width x height, default:
+  everything right/below the crop offset).
+* ``mv(L)`` is int16 (mvx, mvy) in quarter luma samples.  ``mv_field(L)`` is
+  float32 pixels with the convention of ``cvsr.ops.warp``: the current pixel
+  (x, y) is predicted from (x + mv_x, y + mv_y) of the reference picture
+  (a backward flow into the reference).  Where list L is unused (intra blocks,
+  P blocks for list 1) the field is 0 and ``mv_mask(L)`` is False: never NaN,
+  so the field can be fed to a warp directly.
+* Reference identity: ``ref_ids(L)`` is the decode index of the picture each
+  block is predicted from (-1 where list L is unused), resolved through the
+  picture's ``ref_decode_index`` table.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._lib import constant, struct_dtype, struct_version
+
+__all__ = ["CodecInfo", "parse_codec_info", "CODEC_INFO_DTYPE", "MOTION_VECTOR_DTYPE",
+           "BLOCK_INTRA", "BLOCK_INTER", "BLOCK_SKIP", "NOPTS"]
+
+CODEC_INFO_DTYPE = struct_dtype("AVCodecInfo")
+CODEC_INFO_VERSION = struct_version("AVCodecInfo")
+MOTION_VECTOR_DTYPE = struct_dtype("AVMotionVector")
+BLOCK_INTRA = constant("AV_CODEC_INFO_BLOCK_INTRA")
+BLOCK_INTER = constant("AV_CODEC_INFO_BLOCK_INTER")
+BLOCK_SKIP = constant("AV_CODEC_INFO_BLOCK_SKIP")
+FLAG_WEIGHTED_PRED = constant("AV_CODEC_INFO_FLAG_WEIGHTED_PRED")
+FLAG_TRANSFORM_BYPASS = constant("AV_CODEC_INFO_FLAG_TRANSFORM_BYPASS")
+NOPTS = constant("AV_NOPTS_VALUE")
+_PICT_TYPE_CHARS = {constant(f"AV_PICTURE_TYPE_{c}"): c for c in ("I", "P", "B", "S")}
+_PICT_TYPE_CHARS.update({constant("AV_PICTURE_TYPE_SI"): "i", constant("AV_PICTURE_TYPE_SP"): "p",
+                         constant("AV_PICTURE_TYPE_BI"): "b"})
+
+
+def rasterize(grid: np.ndarray, cell: int, x0: int, y0: int, width: int, height: int) -> np.ndarray:
+    """Per-cell grid (gh, gw, ...) -> per-pixel (height, width, ...), starting at pixel (x0, y0).
+
+    Pixel (x, y) takes the value of cell ((x + x0) // cell, (y + y0) // cell):
+    one vectorised gather, no per-block loop.
+    """
+    rows = (np.arange(height) + y0) // cell
+    cols = (np.arange(width) + x0) // cell
+    return grid[rows[:, None], cols[None, :]]
+
+
+class CodecInfo:
+    """Read-only view of one AVCodecInfo buffer (``bytes``, ``memoryview`` or uint8 array).
+
+    Header fields are attributes (``decode_index``, ``poc``, ``pict_type``,
+    ``coded_width``, ``crop_left``, ``nb_refs``, ``ref_decode_index`` ...) with the
+    names of codec_info.h; scalars are Python ints, arrays read-only numpy views.
+    Arrays share memory with the buffer (which this object keeps alive).
+    """
+
+    __slots__ = ("_raw", "_header", "width", "height")
+
+    def __init__(self, buffer, width: int | None = None, height: int | None = None):
+        raw = np.frombuffer(buffer, np.uint8) if not isinstance(buffer, np.ndarray) else buffer
+        if raw.dtype != np.uint8 or raw.ndim != 1:
+            raw = raw.reshape(-1).view(np.uint8)
+        if raw.size < CODEC_INFO_DTYPE.itemsize:
+            raise ValueError(f"codec info buffer of {raw.size} bytes is smaller than AVCodecInfo "
+                             f"({CODEC_INFO_DTYPE.itemsize} bytes)")
+        header = raw[:CODEC_INFO_DTYPE.itemsize].view(CODEC_INFO_DTYPE)
+        self._raw = raw
+        self._header = header
+        self._validate()
+        self.width = self.coded_width - self.crop_left if width is None else int(width)
+        self.height = self.coded_height - self.crop_top if height is None else int(height)
+        if not (0 < self.width <= self.coded_width - self.crop_left
+                and 0 < self.height <= self.coded_height - self.crop_top):
+            raise ValueError(f"frame size {self.width}x{self.height} does not fit the codec info's coded "
+                             f"{self.coded_width}x{self.coded_height} picture at crop "
+                             f"({self.crop_left}, {self.crop_top})")
+
+    def __getattr__(self, name: str):
+        header = object.__getattribute__(self, "_header")
+        if name not in CODEC_INFO_DTYPE.names:
+            raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+        value = header[name][0]
+        if isinstance(value, np.ndarray):
+            value = value.view()
+            value.flags.writeable = False
+            return value
+        return int(value)
+
+    def _validate(self) -> None:
+        size = self._raw.size
+        if self.version != CODEC_INFO_VERSION:
+            raise ValueError(f"codec info version {self.version}, this cvsr reads version {CODEC_INFO_VERSION}")
+        if not CODEC_INFO_DTYPE.itemsize <= self.size <= size:
+            raise ValueError(f"codec info says {self.size} bytes, the buffer has {size}")
+        bs, mb = self.block_size, self.mb_size
+        if (bs <= 0 or mb <= 0 or self.coded_width <= 0 or self.coded_height <= 0
+                or self.blocks_w * bs != self.coded_width or self.blocks_h * bs != self.coded_height
+                or self.mbs_w * mb != self.coded_width or self.mbs_h * mb != self.coded_height):
+            raise ValueError(f"inconsistent codec info geometry: coded {self.coded_width}x{self.coded_height}, "
+                             f"{self.blocks_w}x{self.blocks_h} blocks of {bs}, {self.mbs_w}x{self.mbs_h} MBs of {mb}")
+        if not (0 <= self.crop_left < self.coded_width and 0 <= self.crop_top < self.coded_height):
+            raise ValueError(f"codec info crop ({self.crop_left}, {self.crop_top}) outside the coded picture")
+        max_refs = self.ref_poc.shape[1]
+        if any(not 0 <= n <= max_refs for n in self.nb_refs):
+            raise ValueError(f"codec info nb_refs {list(self.nb_refs)} out of range")
+        nblocks = self.blocks_w * self.blocks_h
+        arrays = [(self.block_type_offset, nblocks), (self.mb_qp_offset, self.mbs_w * self.mbs_h)]
+        arrays += [(o, nblocks * 4) for o in self.mv_offset] + [(o, nblocks) for o in self.ref_idx_offset]
+        for p in range(3):
+            h, w, ls = self.residual_height[p], self.residual_width[p], self.residual_linesize[p]
+            if self.residual_offset[p] and (h <= 0 or w <= 0 or ls < 2 * w):
+                raise ValueError(f"codec info residual plane {p}: {w}x{h}, linesize {ls}")
+            arrays.append((self.residual_offset[p], (h - 1) * ls + 2 * w if h > 0 else 0))
+        for offset, nbytes in arrays:
+            if offset and not CODEC_INFO_DTYPE.itemsize <= offset <= self.size - nbytes:
+                raise ValueError(f"codec info array at offset {offset} ({nbytes} bytes) outside the "
+                                 f"{self.size}-byte buffer")
+
+    def _array(self, offset: int, dtype, shape, strides=None) -> np.ndarray | None:
+        if not offset:
+            return None
+        a = np.ndarray(shape, dtype, buffer=self._raw, offset=int(offset), strides=strides)
+        a.flags.writeable = False
+        return a
+
+    # -- header helpers -----------------------------------------------------
+
+    @property
+    def frame_type(self) -> str:
+        """'I', 'P', 'B' (pict_type as a character, '?' if unknown)."""
+        return _PICT_TYPE_CHARS.get(self.pict_type, "?")
+
+    def refs(self, lst: int) -> np.ndarray:
+        """Decode indices of list ``lst``'s entries, (nb_refs[lst],) int64."""
+        return self.ref_decode_index[lst][: self.nb_refs[lst]]
+
+    def buffer(self) -> np.ndarray:
+        """The whole side data buffer, (size,) uint8."""
+        return self._raw[: self.size]
+
+    # -- block grids (coded picture) ------------------------------------------
+
+    @property
+    def block_type(self) -> np.ndarray | None:
+        """(blocks_h, blocks_w) uint8: BLOCK_INTRA, BLOCK_INTER or BLOCK_SKIP."""
+        return self._array(self.block_type_offset, np.uint8, (self.blocks_h, self.blocks_w))
+
+    def mv(self, lst: int) -> np.ndarray | None:
+        """(blocks_h, blocks_w, 2) int16 (mvx, mvy) of list ``lst`` in quarter luma samples; 0 where unused."""
+        return self._array(self.mv_offset[lst], np.int16, (self.blocks_h, self.blocks_w, 2))
+
+    def ref_idx(self, lst: int) -> np.ndarray | None:
+        """(blocks_h, blocks_w) int8 index into list ``lst``, -1 where the list is unused."""
+        return self._array(self.ref_idx_offset[lst], np.int8, (self.blocks_h, self.blocks_w))
+
+    def ref_ids(self, lst: int) -> np.ndarray | None:
+        """(blocks_h, blocks_w) int64 decode index of the picture each block uses in list ``lst``, -1 if none."""
+        idx = self.ref_idx(lst)
+        if idx is None:
+            return None
+        table = np.append(self.ref_decode_index[lst], -1)   # entry -1 -> -1
+        return table[np.where(idx >= 0, idx, -1)]
+
+    @property
+    def mb_qp(self) -> np.ndarray | None:
+        """(mbs_h, mbs_w) int8 luma QP of each macroblock."""
+        return self._array(self.mb_qp_offset, np.int8, (self.mbs_h, self.mbs_w))
+
+    def residual(self, plane: int = 0) -> np.ndarray | None:
+        """int16 residual plane (0 Y, 1 U, 2 V) of the coded picture, None if not exported.
+
+        Exactly what the decoder added to the prediction, before clipping and
+        deblocking.  Chroma planes have the frame's chroma subsampling.
+        """
+        h, w = self.residual_height[plane], self.residual_width[plane]
+        return self._array(self.residual_offset[plane], np.int16, (h, w), (self.residual_linesize[plane], 2))
+
+    # -- dense, cropped to the output frame -----------------------------------
+
+    def _dense(self, grid: np.ndarray | None, cell: int) -> np.ndarray | None:
+        if grid is None:
+            return None
+        return rasterize(grid, cell, self.crop_left, self.crop_top, self.width, self.height)
+
+    def mv_field(self, lst: int) -> np.ndarray | None:
+        """(height, width, 2) float32 backward flow of list ``lst`` in pixels, 0 where unused (see mv_mask)."""
+        mv = self.mv(lst)
+        if mv is None:
+            return None
+        return self._dense(mv.astype(np.float32) * np.float32(0.25), self.block_size)
+
+    def mv_mask(self, lst: int) -> np.ndarray | None:
+        """(height, width) bool: True where list ``lst`` predicts the pixel."""
+        idx = self.ref_idx(lst)
+        return None if idx is None else self._dense(idx >= 0, self.block_size)
+
+    def ref_id_field(self, lst: int) -> np.ndarray | None:
+        """(height, width) int64 decode index of the reference of each pixel in list ``lst``, -1 if none."""
+        return self._dense(self.ref_ids(lst), self.block_size)
+
+    def block_type_field(self) -> np.ndarray | None:
+        """(height, width) uint8 block type of each pixel."""
+        return self._dense(self.block_type, self.block_size)
+
+    def qp_field(self) -> np.ndarray | None:
+        """(height, width) int8 QP of each pixel's macroblock."""
+        return self._dense(self.mb_qp, self.mb_size)
+
+    def residual_cropped(self, plane: int = 0) -> np.ndarray | None:
+        """The residual plane cropped to the output frame (a view)."""
+        res = self.residual(plane)
+        if res is None:
+            return None
+        if plane == 0:
+            x0, y0, w, h = self.crop_left, self.crop_top, self.width, self.height
+        else:
+            sx = max(1, round(self.residual_width[0] / max(1, self.residual_width[plane])))
+            sy = max(1, round(self.residual_height[0] / max(1, self.residual_height[plane])))
+            x0, y0 = self.crop_left // sx, self.crop_top // sy
+            w, h = -(-self.width // sx), -(-self.height // sy)
+        return res[y0:y0 + h, x0:x0 + w]
+
+    def copy(self) -> "CodecInfo":
+        """A CodecInfo over a private copy of the buffer."""
+        return CodecInfo(self.buffer().copy(), self.width, self.height)
+
+    def __repr__(self) -> str:
+        return (f"<CodecInfo {self.frame_type} decode_index={self.decode_index} poc={self.poc} "
+                f"coded={self.coded_width}x{self.coded_height} refs={self.nb_refs.tolist()}>")
+
+
+def parse_codec_info(buffer, width: int | None = None, height: int | None = None) -> CodecInfo:
+    """View a codec-info side data buffer (bytes, memoryview, uint8 array) without copying.
+
+    ``width``/``height`` are the output frame's size, for the dense fields'
+    cropping (default: the coded size minus the crop offsets).  Raises
+    ValueError if the buffer is not a consistent AVCodecInfo of the version
+    this cvsr reads.
+    """
+    return CodecInfo(buffer, width, height)
