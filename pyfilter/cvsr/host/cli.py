@@ -1,0 +1,36 @@
+"""``cvsr upscale SRC DST``: the argparse side of ``cvsr.upscale`` (registered by cvsr.cli)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _cmd_upscale(args) -> int:
+    from .upscale import upscale
+
+    codec = ("-c:v", "ffv1") if args.lossless else ("-c:v", "libx264", "-preset", args.preset, "-crf", str(args.crf))
+    result = upscale(args.input, args.output, model=args.model, device=args.device, sparse=args.sparse,
+                     precision=args.precision, threads=args.threads, align=not args.no_align,
+                     progress=not args.quiet, video_codec=codec, audio=not args.no_audio)
+    if not args.quiet:
+        print(f"{args.output}: {result.frames} frames {result.width}x{result.height}, "
+              f"{result.frames_aligned} aligned with codec info")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    u = sub.add_parser("upscale", help="x4 super-resolution of a video (the ffmpeg filter's host, from Python)")
+    u.add_argument("input", type=Path, help="source video (H.264 for codec-info alignment)")
+    u.add_argument("output", type=Path, help="output video; audio streams are copied")
+    u.add_argument("--model", default="ciaf", help="registered model name or checkpoint path")
+    u.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    u.add_argument("--sparse", choices=("auto", "on", "off"), default="auto")
+    u.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
+    u.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    u.add_argument("--no-align", action="store_true", help="ignore the codec info (plain recurrent upscaling)")
+    u.add_argument("--crf", type=int, default=18, help="x264 quality of the output")
+    u.add_argument("--preset", default="fast", help="x264 preset of the output")
+    u.add_argument("--lossless", action="store_true", help="encode the output with ffv1")
+    u.add_argument("--no-audio", action="store_true", help="drop the audio instead of copying it")
+    u.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    u.set_defaults(func=_cmd_upscale)

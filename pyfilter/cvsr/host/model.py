@@ -1,0 +1,80 @@
+"""Resolving the filter's model options into a ready network (name or checkpoint, device, precision, sparsity)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+__all__ = ["LoadedModel", "load_model", "resolve_device"]
+
+_DEVICES = ("auto", "cpu", "cuda")
+_SPARSE = ("auto", "on", "off")
+_PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16}
+
+
+def resolve_device(device: str) -> torch.device:
+    if device not in _DEVICES:
+        raise ValueError(f"device must be one of {_DEVICES}, got {device!r}")
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device=cuda, but torch sees no CUDA device; use device=cpu or auto")
+    return torch.device(device)
+
+
+@dataclass
+class LoadedModel:
+    """A network in eval mode with the options that decide how ``step`` is called."""
+
+    spec: str
+    net: nn.Module
+    device: torch.device
+    dtype: torch.dtype
+    sparse: bool
+
+    @property
+    def scale(self) -> int:
+        return int(self.net.config.scale)
+
+    def step(self, lr, flow, residual_mask, state):
+        """One recurrent step; ``flow``/``residual_mask`` None mean zero motion / dense."""
+        return self.net.step(lr, flow, residual_mask if self.sparse else None, state)
+
+    def describe(self) -> str:
+        cfg = self.net.config
+        return (f"model {self.spec} ({type(self.net).__name__}, {cfg.channels} channels, "
+                f"{cfg.num_blocks} blocks, x{cfg.scale}) on {self.device}, "
+                f"{'fp16' if self.dtype == torch.float16 else 'fp32'}, {'sparse' if self.sparse else 'dense'}")
+
+
+def load_model(spec: str, device: str = "auto", sparse: str = "auto", precision: str = "fp32") -> LoadedModel:
+    """A trained network from a registered name (packaged weights) or a checkpoint path.
+
+    sparse: "auto" and "on" run the residual blocks only where the codec
+    residual is non-zero (how CIAF is trained and evaluated); "off" runs them
+    everywhere.  Frames without codec info always run dense.
+    Raises ValueError for anything the user can fix (unknown name, missing
+    weights, fp16 on CPU, ...).
+    """
+    from cvsr import models
+
+    if sparse not in _SPARSE:
+        raise ValueError(f"sparse must be one of {_SPARSE}, got {sparse!r}")
+    if precision not in _PRECISIONS:
+        raise ValueError(f"precision must be one of {tuple(_PRECISIONS)}, got {precision!r}")
+    dev = resolve_device(device)
+    dtype = _PRECISIONS[precision]
+    if dtype == torch.float16 and dev.type != "cuda":
+        raise ValueError("precision=fp16 needs a CUDA device (device=cuda, or auto on a machine with a GPU)")
+    if not spec:
+        raise ValueError("model must be a registered name or a checkpoint path")
+    if spec not in models.MODELS and not spec.endswith(".safetensors") and "/" not in spec:
+        raise ValueError(f"unknown model {spec!r}: use a registered name ({', '.join(sorted(models.MODELS))}) "
+                         "or the path of a .safetensors checkpoint")
+    try:
+        net = models.load_model(spec, device=dev)
+    except FileNotFoundError as e:
+        raise ValueError(str(e)) from e
+    net = net.to(dev, dtype).eval()
+    return LoadedModel(spec, net, dev, dtype, sparse != "off")
