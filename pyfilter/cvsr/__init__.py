@@ -11,3 +11,10 @@ def open(path, **options):
     from cvsr.codec import open as _open
 
     return _open(path, **options)
+
+
+def upscale(src, dst, **options):
+    """Upscale a video x4 with the filter's host: see :func:`cvsr.host.upscale`."""
+    from cvsr.host.upscale import upscale as _upscale
+
+    return _upscale(src, dst, **options)
