@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--save-every", type=int, default=200)
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    t.add_argument("--sparse", action="store_true",
+                   help="CIAF sparse training: Gumbel mask CNN + sparsity loss on the paper's schedule")
+    t.add_argument("--log-every", type=int, default=10)
     t.add_argument("--config", default=None, help="JSON overrides of the model config, e.g. '{\"channels\": 32}'")
     t.set_defaults(func=_cmd_train)
 
