@@ -2,6 +2,7 @@
  * Error reporting of libcvsr: a per-thread message of the last failure, with
  * the last error FFmpeg logged on that thread, and AVERROR constants.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,17 +13,26 @@
 #include "internal.h"
 
 static _Thread_local char last_error[1024];
-static _Thread_local char last_log[400];
+/* Decoder threads log too: the error line is process-wide (diagnostics only). */
+static char last_log[400];
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void log_callback(void *avcl, int level, const char *fmt, va_list vl)
 {
     if (level <= AV_LOG_ERROR) {
+        char line[sizeof(last_log)];
         va_list copy;
         int print_prefix = 1;
         va_copy(copy, vl);
-        av_log_format_line2(avcl, level, fmt, copy, last_log, sizeof(last_log), &print_prefix);
+        av_log_format_line2(avcl, level, fmt, copy, line, sizeof(line), &print_prefix);
         va_end(copy);
-        last_log[strcspn(last_log, "\n")] = 0;
+        line[strcspn(line, "\n")] = 0;
+        /* Keep the first error since the API call began: later lines tend to
+         * be consequences ("no frame!") rather than the cause. */
+        pthread_mutex_lock(&log_lock);
+        if (!last_log[0])
+            memcpy(last_log, line, sizeof(line));
+        pthread_mutex_unlock(&log_lock);
     }
     av_log_default_callback(avcl, level, fmt, vl);
 }
@@ -35,20 +45,25 @@ void cvsr_install_log_callback(void)
 void cvsr_clear_error(void)
 {
     last_error[0] = 0;
+    pthread_mutex_lock(&log_lock);
     last_log[0] = 0;
+    pthread_mutex_unlock(&log_lock);
 }
 
 int cvsr_set_error(int err, const char *fmt, ...)
 {
-    char what[400], reason[AV_ERROR_MAX_STRING_SIZE];
+    char what[400], reason[AV_ERROR_MAX_STRING_SIZE], log[sizeof(last_log)];
     va_list vl;
 
     va_start(vl, fmt);
     vsnprintf(what, sizeof(what), fmt, vl);
     va_end(vl);
     av_strerror(err, reason, sizeof(reason));
-    if (last_log[0])
-        snprintf(last_error, sizeof(last_error), "%s: %s (ffmpeg: %s)", what, reason, last_log);
+    pthread_mutex_lock(&log_lock);
+    memcpy(log, last_log, sizeof(log));
+    pthread_mutex_unlock(&log_lock);
+    if (log[0])
+        snprintf(last_error, sizeof(last_error), "%s: %s (ffmpeg: %s)", what, reason, log);
     else
         snprintf(last_error, sizeof(last_error), "%s: %s", what, reason);
     return err;

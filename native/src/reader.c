@@ -168,6 +168,16 @@ int cvsr_open(CvsrReader **out, const char *url, const CvsrOptions *opts)
         goto fail;
     }
 
+    if (r->opts.export_codec_info && r->st->codecpar->codec_id == AV_CODEC_ID_H264 &&
+        r->st->codecpar->field_order != AV_FIELD_UNKNOWN &&
+        r->st->codecpar->field_order != AV_FIELD_PROGRESSIVE) {
+        ret = cvsr_set_error(AVERROR(ENOSYS),
+                             "%s: interlaced H.264 (field pictures or MBAFF): the codec-info export "
+                             "supports progressive frames only; open with export off to decode the pixels",
+                             url);
+        goto fail;
+    }
+
     r->opts.decoder_options = opts ? opts->decoder_options : NULL;
     ret = open_decoder(r, url, codec);
     r->opts.decoder_options = NULL;
@@ -342,6 +352,12 @@ static int make_frame(CvsrReader *r, CvsrFrame **out)
     f->pict_type = av_get_picture_type_char(img->pict_type);
     f->key_frame = !!(img->flags & AV_FRAME_FLAG_KEY);
     f->corrupt = !!(img->flags & AV_FRAME_FLAG_CORRUPT) || img->decode_error_flags;
+    if (f->corrupt && r->opts.strict) {
+        av_frame_free(&priv->frame);
+        av_free(f);
+        return cvsr_set_error(AVERROR_INVALIDDATA, "frame %" PRId64 " is corrupt (the decoder concealed "
+                              "errors)", r->nb_output - 1);
+    }
 
     sd = av_frame_get_side_data(img, AV_FRAME_DATA_CODEC_INFO);
     if (sd) {
@@ -363,6 +379,13 @@ fail:
                           av_get_pix_fmt_name(r->out_fmt));
 }
 
+/* Errors that skipping the packet cannot cure: out of memory, or a stream the
+ * export does not support (the decoder rejects each of its pictures). */
+static int fatal_error(int err)
+{
+    return err == AVERROR(ENOMEM) || err == AVERROR_PATCHWELCOME || err == AVERROR(ENOSYS);
+}
+
 int cvsr_read_frame(CvsrReader *r, CvsrFrame **out)
 {
     int ret;
@@ -378,12 +401,16 @@ int cvsr_read_frame(CvsrReader *r, CvsrFrame **out)
         ret = avcodec_receive_frame(r->dec, r->frame);
         if (ret >= 0)
             return make_frame(r, out);
-        if (ret == AVERROR_EOF)
+        if (ret == AVERROR_EOF) {
+            if (!r->nb_output && r->nb_errors)
+                return cvsr_set_error(AVERROR_INVALIDDATA, "no frame could be decoded, the decoder "
+                                      "rejected %" PRId64 " packet(s)", r->nb_errors);
             return 0;
+        }
         if (ret != AVERROR(EAGAIN)) {
             /* With frame threading, a packet's decoding error surfaces here. */
             r->nb_errors++;
-            if (r->opts.strict || ret == AVERROR(ENOMEM))
+            if (r->opts.strict || fatal_error(ret))
                 return cvsr_set_error(ret, "decoding (packet %" PRId64 ")", r->nb_packets - 1);
             continue;
         }
@@ -415,7 +442,7 @@ int cvsr_read_frame(CvsrReader *r, CvsrFrame **out)
         av_packet_unref(r->pkt);
         if (ret < 0 && ret != AVERROR(EAGAIN)) {
             r->nb_errors++;
-            if (r->opts.strict || ret == AVERROR(ENOMEM))
+            if (r->opts.strict || fatal_error(ret))
                 return cvsr_set_error(ret, "decoding packet %" PRId64, r->nb_packets - 1);
         }
     }

@@ -50,7 +50,7 @@ typedef struct CvsrOptions {
     int export_codec_info;///< nonzero: ask the decoder for AV_FRAME_DATA_CODEC_INFO
     int export_mvs;       ///< nonzero: also upstream's AV_FRAME_DATA_MOTION_VECTORS (flags2 +export_mvs)
     int pix_fmt;          ///< enum CvsrPixFmt
-    int strict;           ///< nonzero: the first decoding error fails cvsr_read_frame() instead of being skipped
+    int strict;           ///< nonzero: the first decoding error (a rejected packet, a frame with concealed errors) fails cvsr_read_frame()
     /**
      * Extra decoder options, "key=value:key=value" (av_dict_parse_string
      * syntax), applied before the fields above; NULL for none.
@@ -87,7 +87,7 @@ typedef struct CvsrFrame {
     int linesize[4];           ///< bytes between rows of each plane
     int plane_width[4];        ///< samples (rgb24: pixels * 3 bytes) per row of each plane
     int plane_height[4];       ///< rows of each plane
-    int64_t pts;               ///< presentation timestamp (best effort), INT64_MIN if unknown
+    int64_t pts;               ///< presentation timestamp (best effort), INT64_MIN if unknown (raw .h264 streams have none)
     int64_t pkt_dts;           ///< dts of the packet that started this frame, INT64_MIN if unknown
     int64_t duration;          ///< in time base units, 0 if unknown
     int64_t packet_index;      ///< 0-based index, in demuxing order, of the packet that started this frame (decode order for any codec)

@@ -1,0 +1,161 @@
+"""Tiny test clips encoded by the project's ffmpeg (libx264), made on demand and cached per session.
+
+Use the session fixture ``clips`` (tests/conftest.py)::
+
+    path = clips.get("random_access")           # a named recipe below
+    path = clips.make("mine.mp4", bframes=0, refs=2, frames=10, size="160x96")
+
+Recipes follow issue 2's reconstruction configs: deblocking off, low delay
+(``-bf 0 -refs 1``) and random access (B-frames, ``-refs 3``, weighted
+prediction off).  Everything stays small (320x192, 20 frames) for the 2-core CI.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def ffmpeg_path() -> str | None:
+    """The project's patched ffmpeg (.venv/bin/ffmpeg), or $CVSR_FFMPEG."""
+    candidates = [os.environ.get("CVSR_FFMPEG"), REPO / ".venv" / "bin" / "ffmpeg",
+                  REPO / "build" / "ffmpeg-install" / "bin" / "ffmpeg"]
+    for c in candidates:
+        if c and Path(c).is_file() and os.access(c, os.X_OK):
+            return str(c)
+    return None
+
+
+def encode(out: Path, *, size: str = "320x192", frames: int = 20, rate: int = 25, bframes: int = 0,
+           refs: int = 1, deblock: bool = False, weightp: bool = False, crf: int = 26,
+           pix_fmt: str = "yuv420p", preset: str = "fast", gop: int | None = None,
+           x264_params: str = "", source: str | None = None, extra: tuple[str, ...] = ()) -> Path:
+    """Encode testsrc2 (or ``source``, an ffmpeg input) with libx264 into ``out`` (container from the suffix)."""
+    ffmpeg = ffmpeg_path()
+    if ffmpeg is None:
+        raise FileNotFoundError("the project's ffmpeg is not built (.venv/bin/ffmpeg): run ./setup.sh")
+    params = [f"ref={refs}", f"bframes={bframes}"]
+    if not deblock:
+        params.append("no-deblock=1")
+    if not weightp:
+        params += ["weightp=0", "weightb=0"]
+    if x264_params:
+        params.append(x264_params)
+    src = ["-i", source] if source else ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]
+    cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *src, "-frames:v", str(frames),
+           "-an", "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", pix_fmt,
+           "-x264-params", ":".join(params)]
+    if gop:
+        cmd += ["-g", str(gop)]
+    cmd += [*extra, str(out)]
+    subprocess.run(cmd, check=True, timeout=120)
+    return out
+
+
+# name -> (file name, encode() arguments)
+RECIPES: dict[str, tuple[str, dict]] = {
+    "low_delay": ("low_delay.mp4", dict(bframes=0, refs=1)),
+    "random_access": ("random_access.mp4", dict(bframes=3, refs=3, x264_params="b-pyramid=normal")),
+    "deblocked": ("deblocked.mp4", dict(bframes=2, refs=2, deblock=True)),
+    "odd_size": ("odd_322x182.mp4", dict(size="322x182", bframes=2, refs=2, frames=10)),
+    "annexb": ("stream.h264", dict(bframes=2, refs=2, frames=12)),
+    "ten_bit": ("ten_bit.mp4", dict(pix_fmt="yuv420p10le", frames=6)),
+    "interlaced": ("interlaced.mp4", dict(frames=6, x264_params="interlaced=1")),
+    "slices": ("slices.mp4", dict(bframes=2, refs=2, x264_params="slices=4")),
+}
+
+
+class ClipFactory:
+    """Makes clips under ``root`` once per session."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._made: dict[str, Path] = {}
+
+    def make(self, name: str, **kwargs) -> Path:
+        out = self.root / name
+        if name not in self._made:
+            encode(out, **kwargs)
+            self._made[name] = out
+        return self._made[name]
+
+    def get(self, recipe: str) -> Path:
+        """A named clip (RECIPES), or one of the bad inputs: "text", "truncated", "corrupt", "empty", "hevc"."""
+        if recipe in RECIPES:
+            name, kwargs = RECIPES[recipe]
+            return self.make(name, **kwargs)
+        maker = getattr(self, f"_make_{recipe}", None)
+        if maker is None:
+            raise KeyError(f"no clip recipe {recipe!r}")
+        if recipe not in self._made:
+            self._made[recipe] = maker()
+        return self._made[recipe]
+
+    def _make_text(self) -> Path:
+        p = self.root / "notes.mp4"     # a media suffix, text content
+        p.write_text("this is not a video\n" * 20)
+        return p
+
+    def _make_empty(self) -> Path:
+        p = self.root / "empty.mp4"
+        p.write_bytes(b"")
+        return p
+
+    def _make_truncated(self) -> Path:
+        """An mp4 cut in the middle (moov at the end: its index is lost)."""
+        full = self.get("random_access").read_bytes()
+        p = self.root / "truncated.mp4"
+        p.write_bytes(full[: len(full) // 2])
+        return p
+
+    def _make_truncated_faststart(self) -> Path:
+        """An mp4 with its index first (+faststart), cut in the middle: the index names missing samples."""
+        full = self.make("faststart.mp4", bframes=2, refs=2, extra=("-movflags", "+faststart")).read_bytes()
+        p = self.root / "truncated_faststart.mp4"
+        p.write_bytes(full[: len(full) * 2 // 3])
+        return p
+
+    def _make_corrupt(self) -> Path:
+        """An Annex B H.264 stream with bytes overwritten in the middle of its slices."""
+        data = bytearray(self.get("annexb").read_bytes())
+        rng_state = 12345
+        for i in range(len(data) // 5, len(data), max(1, len(data) // 60)):
+            rng_state = (rng_state * 1103515245 + 12345) & 0x7FFFFFFF
+            data[i] = rng_state & 0xFF
+        p = self.root / "corrupt.h264"
+        p.write_bytes(bytes(data))
+        return p
+
+    def _make_garbage_h264(self) -> Path:
+        """Random bytes under an .h264 name (the raw demuxer probes it by extension)."""
+        p = self.root / "garbage.h264"
+        p.write_bytes(bytes((i * 7919 + 13) & 0xFF for i in range(20000)))
+        return p
+
+    def _make_hevc(self) -> Path:
+        """An HEVC clip: the project's ffmpeg has no HEVC encoder, PyAV's libx265 makes it."""
+        import numpy as np
+        av = __import__("av")
+        p = self.root / "hevc.mp4"
+        with av.open(str(p), "w") as out:
+            stream = out.add_stream("libx265", rate=25)
+            stream.width, stream.height, stream.pix_fmt = 320, 192, "yuv420p"
+            stream.options = {"x265-params": "log-level=error"}
+            for i in range(10):
+                img = np.zeros((192, 320, 3), np.uint8)
+                img[:, :, 0] = (np.arange(320) + 8 * i) % 256
+                img[:, :, 1] = np.arange(192)[:, None]
+                frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+            for packet in stream.encode():
+                out.mux(packet)
+        return p
+
+
+def have_ffmpeg() -> bool:
+    return ffmpeg_path() is not None
+

@@ -1,0 +1,261 @@
+"""cvsr.open on tiny libx264 clips: frames, views, order, dense fields vs block grids."""
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import pytest
+
+codec = pytest.importorskip("cvsr.codec", reason="native shim not built")
+import cvsr  # noqa: E402
+
+
+def read_all(path, **kw):
+    with cvsr.open(path, **kw) as r:
+        return r.stream, list(r)
+
+
+def test_low_delay_basics(clips):
+    stream, frames = read_all(clips.get("low_delay"))
+    assert (stream.width, stream.height, stream.codec_name, stream.pix_fmt) == (320, 192, "h264", "yuv420p")
+    assert stream.fps == 25 and stream.nb_frames == 20
+    assert len(frames) == 20
+    assert [f.frame_type for f in frames] == ["I"] + ["P"] * 19
+    for i, f in enumerate(frames):
+        assert f.y.shape == (192, 320) and f.u.shape == f.v.shape == (96, 160)
+        assert f.y.dtype == np.uint8 and not f.y.flags.writeable
+        assert f.decode_index == f.output_index == f.packet_index == i
+        assert f.codec_info is not None and f.codec_info.decode_index == i
+        assert f.pts == f.dts or f.dts is not None
+    pts = [f.pts for f in frames]
+    assert pts == sorted(pts) and len(set(pts)) == 20
+    assert frames[1].time == pytest.approx(1 / 25)
+    # low delay: each P frame references the previous frame only
+    for f in frames[1:]:
+        ci = f.codec_info
+        assert list(ci.refs(0)) == [f.decode_index - 1] and ci.nb_refs[1] == 0
+        ids = f.ref_id_field(0)
+        assert set(np.unique(ids)) <= {-1, f.decode_index - 1}
+
+
+def test_decode_order_on_b_frames(clips):
+    path = clips.get("random_access")
+    _, display = read_all(path)
+    types = "".join(f.frame_type for f in display)
+    assert "B" in types
+    assert [f.output_index for f in display] == list(range(len(display)))
+    assert [f.pts for f in display] == sorted(f.pts for f in display)
+    assert [f.decode_index for f in display] != sorted(f.decode_index for f in display)
+
+    with cvsr.open(path) as r:
+        decoded = list(r.in_decode_order())
+    assert [f.decode_index for f in decoded] == list(range(len(display)))
+    assert sorted(f.pts for f in decoded) == [f.pts for f in display]
+    dts = [f.dts for f in decoded]
+    assert dts == sorted(dts) and len(set(dts)) == len(dts)
+    for f in decoded:
+        ci = f.codec_info
+        for lst in (0, 1):
+            refs = ci.refs(lst)
+            assert all(0 <= d < f.decode_index for d in refs), (f, lst, refs)
+            ids = ci.ref_ids(lst)
+            assert set(np.unique(ids)) <= set(refs.tolist()) | {-1}
+        if f.frame_type == "B":
+            assert ci.nb_refs[1] > 0
+
+
+def test_in_decode_order_without_codec_info(clips):
+    """Without the export, decode order comes from the packet order (packet_index)."""
+    with cvsr.open(clips.get("random_access"), export=False) as r:
+        decoded = list(r.in_decode_order())
+    assert all(f.codec_info is None for f in decoded)
+    assert [f.decode_index for f in decoded] == list(range(len(decoded)))
+    assert [f.dts for f in decoded] == sorted(f.dts for f in decoded)
+
+
+def test_dense_fields_equal_repeated_grids(clips):
+    _, frames = read_all(clips.get("random_access"))
+    for f in frames:
+        ci = f.codec_info
+        bs, mb = ci.block_size, ci.mb_size
+        rep = lambda a, n: np.repeat(np.repeat(a, n, axis=0), n, axis=1)[: f.height, : f.width]  # noqa: E731
+        for lst in (0, 1):
+            field = f.mv_field(lst)
+            assert field.shape == (f.height, f.width, 2) and field.dtype == np.float32
+            np.testing.assert_array_equal(field, rep(ci.mv(lst), bs) / 4.0)
+            np.testing.assert_array_equal(f.mv_mask(lst), rep(ci.ref_idx(lst) >= 0, bs))
+            np.testing.assert_array_equal(f.ref_id_field(lst), rep(ci.ref_ids(lst), bs))
+            assert not np.isnan(field).any()
+            assert (field[~f.mv_mask(lst)] == 0).all()
+        np.testing.assert_array_equal(ci.block_type_field(), rep(ci.block_type, bs))
+        np.testing.assert_array_equal(ci.qp_field(), rep(ci.mb_qp, mb))
+
+
+def test_block_semantics(clips):
+    _, frames = read_all(clips.get("random_access"))
+    saw = set()
+    for f in frames:
+        ci = f.codec_info
+        bt = ci.block_type
+        saw |= set(np.unique(bt).tolist())
+        intra = bt == codec.BLOCK_INTRA
+        for lst in (0, 1):
+            assert (ci.ref_idx(lst)[intra] == -1).all()
+            assert (ci.mv(lst)[intra] == 0).all()
+        inter = bt != codec.BLOCK_INTRA
+        assert ((ci.ref_idx(0) >= 0) | (ci.ref_idx(1) >= 0))[inter].all()
+        # skipped blocks carry no residual
+        res = ci.residual(0)
+        skip = np.repeat(np.repeat(bt == codec.BLOCK_SKIP, 4, 0), 4, 1)
+        assert (res[skip] == 0).all()
+        assert res.shape == (ci.coded_height, ci.coded_width) and res.dtype == np.int16
+        if f.frame_type == "I":
+            assert intra.all()
+    assert {codec.BLOCK_INTRA, codec.BLOCK_INTER, codec.BLOCK_SKIP} <= saw
+
+
+def test_odd_size_crops_views_not_grids(clips):
+    stream, frames = read_all(clips.get("odd_size"))
+    assert (stream.width, stream.height) == (322, 182)
+    for f in frames:
+        ci = f.codec_info
+        assert f.y.shape == (182, 322) and f.u.shape == (91, 161)
+        assert (ci.coded_width, ci.coded_height) == (336, 192)
+        assert ci.block_type.shape == (48, 84) and ci.mb_qp.shape == (12, 21)
+        assert f.mv_field(0).shape == (182, 322, 2)
+        assert f.residual(0).shape == (182, 322) and f.residual(1).shape == (91, 161)
+        assert f.qp_map.shape == (12, 21)
+
+
+def test_views_outlive_reader_and_next_frames(clips):
+    path = clips.get("low_delay")
+    with cvsr.open(path) as r:
+        first = next(r)
+        y0, expected = first.y, first.y.copy()
+        res0 = first.codec_info.residual(0)
+        res_expected = res0.copy()
+        del first
+        rest = list(r)
+    del rest
+    gc.collect()
+    np.testing.assert_array_equal(y0, expected)
+    np.testing.assert_array_equal(res0, res_expected)
+
+
+def test_copy_is_private_and_writable(clips):
+    with cvsr.open(clips.get("low_delay")) as r:
+        f = next(r)
+        c = f.copy()
+    assert c.y.flags.writeable and c.y.base is None or c.y.base is not f.y.base
+    c.y[:] = 0
+    assert f.y.any()
+    assert c.codec_info.decode_index == f.codec_info.decode_index
+    np.testing.assert_array_equal(c.mv_field(0), f.mv_field(0))
+
+
+def test_parse_side_data_bytes(clips):
+    with cvsr.open(clips.get("random_access")) as r:
+        frames = list(r)
+    for f in frames[:6]:
+        raw = bytes(f.codec_info.buffer())
+        info = codec.parse_codec_info(raw, f.width, f.height)
+        assert info.decode_index == f.codec_info.decode_index
+        for lst in (0, 1):
+            np.testing.assert_array_equal(info.mv(lst), f.codec_info.mv(lst))
+        np.testing.assert_array_equal(info.residual(0), f.codec_info.residual(0))
+        info2 = codec.parse_codec_info(memoryview(raw))
+        assert (info2.width, info2.height) == (f.width, f.height)
+
+
+def test_parse_rejects_bad_buffers(clips):
+    with cvsr.open(clips.get("low_delay")) as r:
+        raw = bytearray(next(r).codec_info.buffer())
+    dtype = codec.CODEC_INFO_DTYPE
+    with pytest.raises(ValueError, match="smaller"):
+        codec.parse_codec_info(bytes(raw[:100]))
+    with pytest.raises(ValueError, match="buffer has"):
+        codec.parse_codec_info(bytes(raw[: len(raw) - 64]))
+
+    def patched(field, value):
+        b = bytearray(raw)
+        hdr = np.frombuffer(b, dtype, count=1)
+        hdr[field] = value
+        return bytes(b)
+
+    with pytest.raises(ValueError, match="version"):
+        codec.parse_codec_info(patched("version", 99))
+    with pytest.raises(ValueError, match="outside"):
+        codec.parse_codec_info(patched("block_type_offset", len(raw) - 8))
+    with pytest.raises(ValueError, match="geometry"):
+        codec.parse_codec_info(patched("blocks_w", 3))
+
+
+def test_rgb_output(clips):
+    path = clips.get("low_delay")
+    _, yuv = read_all(path)
+    _, rgb = read_all(path, rgb=True)
+    assert rgb[0].rgb.shape == (192, 320, 3)
+    with pytest.raises(AttributeError):
+        rgb[0].y
+    # BT.601 limited-range luma of the RGB output tracks the Y plane
+    r, g, b = (rgb[3].rgb[..., i].astype(np.float64) for i in range(3))
+    luma = 16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255
+    assert np.abs(luma - yuv[3].y).mean() < 2.0
+    assert rgb[3].codec_info is not None
+
+
+@pytest.mark.parametrize("threads,thread_type", [(1, "auto"), (2, "frame"), (2, "slice")])
+def test_thread_options_decode_same_pixels(clips, threads, thread_type):
+    path = clips.get("random_access")
+    _, ref = read_all(path, threads=1)
+    _, got = read_all(path, threads=threads, thread_type=thread_type)
+    assert len(got) == len(ref)
+    for a, b in zip(ref, got):
+        np.testing.assert_array_equal(a.y, b.y)
+        assert a.decode_index == b.decode_index
+
+
+def test_export_off_and_upstream_mvs(clips):
+    path = clips.get("random_access")
+    _, on = read_all(path)
+    _, off = read_all(path, export=False, export_mvs=True)
+    assert all(f.codec_info is None and f.mv_field(0) is None for f in off)
+    for a, b in zip(on, off):
+        np.testing.assert_array_equal(a.y, b.y)
+    p = next(f for f in off if f.frame_type == "P")
+    mvs = p.motion_vectors
+    assert mvs is not None and mvs.dtype == codec.MOTION_VECTOR_DTYPE and len(mvs) > 0
+    assert (mvs["motion_scale"] == 4).all()
+
+
+def test_raw_annexb_stream(clips):
+    stream, frames = read_all(clips.get("annexb"))
+    assert len(frames) == 12 and all(f.codec_info is not None for f in frames)
+    assert frames[0].pts is None   # raw H.264 carries no timestamps (documented)
+    assert sorted(f.decode_index for f in frames) == list(range(12))
+
+
+def test_hevc_has_no_codec_info(clips):
+    pytest.importorskip("av")
+    try:
+        path = clips.get("hevc")
+    except Exception as e:  # PyAV without libx265
+        pytest.skip(f"cannot make an HEVC clip: {e}")
+    stream, frames = read_all(path)
+    assert stream.codec_name == "hevc" and len(frames) == 10
+    assert all(f.codec_info is None for f in frames)
+    assert frames[0].frame_type == "I"
+    with cvsr.open(path) as r:
+        assert [f.decode_index for f in r.in_decode_order()] == list(range(10))
+
+
+def test_coexists_with_pyav(clips):
+    """PyAV's bundled FFmpeg 8 and libcvsr's hidden FFmpeg 7.1 in one process."""
+    av = pytest.importorskip("av")
+    path = clips.get("low_delay")
+    with av.open(str(path)) as container:
+        theirs = [f.to_ndarray(format="yuv420p")[: f.height] for f in container.decode(video=0)]
+    _, ours = read_all(path)
+    assert len(theirs) == len(ours)
+    for a, b in zip(theirs, ours):
+        np.testing.assert_array_equal(a, b.y)
