@@ -176,11 +176,14 @@ class CIAF(nn.Module):
             state = self.initial_state(lr)
             residual_mask = None  # nothing to reuse: compute everything
         feat_prop = self.align(state.feat, mv_field)
-        feat = F.leaky_relu(self.head(torch.cat((lr, feat_prop.to(lr.dtype)), dim=1)), 0.1, inplace=True)
+        # channels_last: 2.4x (32 ch) and 1.4x (128 ch) faster 3x3 convs than NCHW on the 2-core CPU
+        # (oneDNN), and the sparse path then reads the features without a copy
+        x = torch.cat((lr, feat_prop.to(lr.dtype)), dim=1).contiguous(memory_format=torch.channels_last)
+        feat = F.leaky_relu(self.head(x), 0.1, inplace=True)
         feat = self._body(feat, feat_prop, residual_mask, sparse_impl)
         hr = F.pixel_shuffle(self.tail(feat), self.config.scale)
-        hr = hr + F.interpolate(lr, scale_factor=self.config.scale, mode=self.config.lr_upsample,
-                                align_corners=False).to(hr.dtype)
+        hr = hr.add_(F.interpolate(lr, scale_factor=self.config.scale, mode=self.config.lr_upsample,
+                                   align_corners=False).to(hr.dtype))
         return hr, CIAFState(feat, lr)
 
     def _body(self, feat, feat_prop, mask, sparse_impl):

@@ -198,17 +198,19 @@ def _launch(name: str, total: int, device: torch.device, *args) -> None:
         return
     cupy = _cupy()
     index = device.index if device.index is not None else torch.cuda.current_device()
-    fn = _module(index).get_function(name)
     blocks = (total + _THREADS - 1) // _THREADS
-    with cupy.cuda.Device(index), cupy.cuda.ExternalStream(torch.cuda.current_stream(device).cuda_stream):
-        fn((blocks,), (_THREADS,), args)
+    with cupy.cuda.Device(index):
+        fn = _module(index).get_function(name)  # compiled (NVRTC) and loaded on first use
+        with cupy.cuda.ExternalStream(torch.cuda.current_stream(device).cuda_stream):
+            fn((blocks,), (_THREADS,), args)
 
 
 def _arr(t: torch.Tensor | None):
-    """Zero-copy CuPy view of a contiguous CUDA tensor (None -> null pointer)."""
+    """Zero-copy CuPy view of a contiguous CUDA tensor (None -> 64-bit null pointer)."""
     if t is None:
-        return 0
-    return _cupy().asarray(t)
+        return _np().uint64(0)
+    # detach: __cuda_array_interface__ refuses tensors that require grad (autograd inputs do)
+    return _cupy().asarray(t.detach())
 
 
 def _np():
@@ -251,7 +253,7 @@ class _Warp(torch.autograd.Function):
 
 
 def warp(feat: torch.Tensor, flow: torch.Tensor, padding: str) -> torch.Tensor:
-    """CUDA warp; arguments as ``cvsr.ops.warp``. Computes in float32 (fp16 inputs are upcast)."""
+    """CUDA warp; arguments as ``cvsr.ops.warp``. Computes in and returns float32 (fp16 is upcast)."""
     return _Warp.apply(feat, flow, padding == "zeros")
 
 

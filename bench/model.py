@@ -1,0 +1,76 @@
+"""Bench whole-model throughput: frames per second, 180x320 -> 720x1280 (x4), dense vs sparse.
+
+Runs ``step`` on a stream of synthetic frames with decoded-MV-like motion and codec-like residual masks
+(see bench/_common.py); sparse uses the gather path. fp32 everywhere, plus fp16 autocast on CUDA.
+Untrained weights: speed does not depend on them.
+
+    .venv/bin/python bench/model.py [--device cuda] [--models ciaf ciaf-lite] [--fraction 0.25]
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see bench/ops.py
+
+import torch  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import med, mv_field, residual_mask, timed_interleaved  # noqa: E402
+
+from cvsr.models import MODELS, build_model  # noqa: E402
+
+
+def bench_model(name, args, device, dtype):
+    n, h, w = 1, args.height, args.width
+    torch.manual_seed(0)
+    model = build_model(name).to(device).eval()
+    frames = [torch.rand((n, 3, h, w), device=device) for _ in range(2)]
+    mvs = [mv_field(n, h, w, seed=i, device=device) for i in range(2)]
+    masks = [residual_mask(n, h, w, args.fraction, args.mask_kind, seed=i, device=device) for i in range(2)]
+    autocast = (torch.autocast("cuda", dtype=torch.float16) if dtype == "fp16" else contextlib.nullcontext())
+    with torch.no_grad(), autocast:
+        _, state0 = model.step(frames[0])
+        counter = {"i": 0}
+
+        def run(sparse):
+            i = counter["i"] = counter["i"] + 1
+            model.step(frames[i % 2], mvs[i % 2], masks[i % 2] if sparse else None, state0)
+
+        reps = args.reps if not (name.startswith(("ciaf", "baseline")) and MODELS[name][1].channels >= 128
+                                 and device == "cpu") else args.big_reps
+        t = timed_interleaved({"dense": lambda: run(False), "sparse": lambda: run(True)}, reps, device)
+    d, s = med(t["dense"]), med(t["sparse"])
+    print(f"{name:14s} {dtype:5s} {device:5s} dense {d * 1e3:8.1f} ms {1 / d:7.2f} fps | sparse "
+          f"{args.fraction:.0%} {s * 1e3:8.1f} ms {1 / s:7.2f} fps | speedup {d / s:5.2f}x  ({reps} reps)")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--models", nargs="+", default=["ciaf-lite", "ciaf"], choices=sorted(MODELS))
+    p.add_argument("--height", type=int, default=180)
+    p.add_argument("--width", type=int, default=320)
+    p.add_argument("--fraction", type=float, default=0.25, help="active pixels of the residual mask")
+    p.add_argument("--mask-kind", default="blob", choices=["blob", "scatter"])
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--big-reps", type=int, default=2, help="reps for 128-channel models on CPU")
+    p.add_argument("--threads", type=int, default=0)
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, CPU threads {torch.get_num_threads()}, OMP_WAIT_POLICY="
+          f"{os.environ.get('OMP_WAIT_POLICY')}, {args.height}x{args.width} -> x4, load {os.getloadavg()[0]:.2f}")
+    dtypes = ["fp32"]
+    if args.device.startswith("cuda"):
+        print(torch.cuda.get_device_name())
+        dtypes.append("fp16")
+    for name in args.models:
+        for dtype in dtypes:
+            bench_model(name, args, args.device, dtype)
+
+
+if __name__ == "__main__":
+    main()
