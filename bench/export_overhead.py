@@ -1,0 +1,128 @@
+"""Cost of the codec-info export: decode a 720p, 500-frame H.264 clip through libcvsr with
+the export off, on, and (for reference) with upstream's +export_mvs, in one run.
+
+    .venv/bin/python bench/export_overhead.py [--threads 1 0] [--reps 5] [--clip PATH]
+
+The clip is made once with the project's ffmpeg (libx264, preset fast, CRF 23, its default
+B-frames and references) from a real camera clip of ../shared/data scaled to 1280x720 when
+present, else testsrc2, and cached under build/bench/.  Configurations run interleaved
+(ABCABC...) so that machine load hits them alike; the ratio uses the median of each.
+Decoding goes through the C API in a tight loop (cvsr_read_frame + cvsr_frame_free), so the
+numbers are the decoder's; the Python facade (numpy views, side data parse) is timed apart.
+Prints ratios, asserts nothing.  Target: export on / off <= 1.10x.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+FFMPEG = REPO / ".venv" / "bin" / "ffmpeg"
+SHARED_CLIP = REPO.parent / "shared" / "data" / "intel_sample_videos" / "one-by-one-person-detection.mp4"
+FRAMES = 500
+
+
+def make_clip(out: Path) -> Path:
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if SHARED_CLIP.exists():
+        src = ["-i", str(SHARED_CLIP), "-vf", "scale=1280:720:flags=bicubic"]
+    else:
+        src = ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25"]
+    tmp = out.with_suffix(".part.mp4")
+    subprocess.run([str(FFMPEG), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *src,
+                    "-frames:v", str(FRAMES), "-an", "-c:v", "libx264", "-preset", "fast", "-crf", "23",
+                    "-pix_fmt", "yuv420p", str(tmp)], check=True)
+    tmp.rename(out)
+    return out
+
+
+def decode_c(path: Path, threads: int, export: bool, export_mvs: bool) -> tuple[float, int]:
+    """Seconds to open and decode every frame through the C API; frames decoded."""
+    from cvsr.codec._lib import ffi, lib
+    from cvsr.codec.errors import check
+
+    opts = ffi.new("CvsrOptions *")
+    lib.cvsr_options_default(opts)
+    opts.threads = threads
+    opts.export_codec_info = export
+    opts.export_mvs = export_mvs
+    reader = ffi.new("CvsrReader **")
+    frame = ffi.new("CvsrFrame **")
+    n = 0
+    t0 = time.perf_counter()
+    check(lib.cvsr_open(reader, str(path).encode(), opts), str(path))
+    try:
+        while check(lib.cvsr_read_frame(reader[0], frame)) > 0:
+            if export and n == 0 and frame[0].codec_info == ffi.NULL:
+                raise RuntimeError("export on, but the decoder exported no codec info: is the patch built?")
+            lib.cvsr_frame_free(frame)
+            n += 1
+    finally:
+        lib.cvsr_close(reader)
+    return time.perf_counter() - t0, n
+
+
+def decode_facade(path: Path, threads: int) -> tuple[float, int]:
+    """Seconds through cvsr.open with the views and the side data parse touched per frame."""
+    import cvsr
+
+    n = 0
+    t0 = time.perf_counter()
+    with cvsr.open(path, threads=threads) as r:
+        for f in r:
+            f.y, f.codec_info.mv(0), f.codec_info.residual(0)
+            n += 1
+    return time.perf_counter() - t0, n
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--clip", type=Path, default=None, help="H.264 clip (default: made under build/bench/)")
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 0], help="decoder threads to test (0: auto)")
+    p.add_argument("--reps", type=int, default=5)
+    args = p.parse_args(argv)
+
+    clip = args.clip or make_clip(REPO / "build" / "bench" / f"export_720p_{FRAMES}.mp4")
+    import cvsr
+
+    with cvsr.open(clip, export=False) as r:
+        s = r.stream
+    print(f"clip: {clip} ({s.codec_name} {s.width}x{s.height}, {s.nb_frames} frames, "
+          f"reorder depth {s.has_b_frames})")
+    configs = {
+        "off": dict(export=False, export_mvs=False),
+        "codec_info": dict(export=True, export_mvs=False),
+        "upstream_mvs": dict(export=False, export_mvs=True),
+    }
+    for threads in args.threads:
+        times: dict[str, list[float]] = {k: [] for k in configs}
+        facade: list[float] = []
+        for name, cfg in configs.items():       # warm-up (page cache, allocators)
+            decode_c(clip, threads, **cfg)
+        for _ in range(args.reps):
+            for name, cfg in configs.items():
+                dt, n = decode_c(clip, threads, **cfg)
+                times[name].append(dt)
+            facade.append(decode_facade(clip, threads)[0])
+        med = {k: statistics.median(v) for k, v in times.items()}
+        label = "auto" if threads == 0 else str(threads)
+        print(f"\nthreads={label}: median of {args.reps} (min) seconds for {n} frames")
+        for name in configs:
+            print(f"  {name:13s} {med[name]:7.3f} s ({min(times[name]):.3f})  "
+                  f"{n / med[name]:6.1f} fps  ratio vs off {med[name] / med['off']:.3f}x")
+        print(f"  {'python facade':13s} {statistics.median(facade):7.3f} s  "
+              f"(cvsr.open + views + parse, export on) ratio vs off "
+              f"{statistics.median(facade) / med['off']:.3f}x")
+        verdict = "meets" if med["codec_info"] / med["off"] <= 1.10 else "MISSES"
+        print(f"  export overhead {med['codec_info'] / med['off']:.3f}x: {verdict} the 1.10x target")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
