@@ -120,7 +120,9 @@ class Host:
         v = _plane(planes[2], linesizes[2], cw, ch)
         info = self._parse_info(codec_info, width, height) if codec_info is not None and self.align else None
         if codec_info is None and self.align:
-            self._warn_once("noinfo", "frames carry no codec info: upscaling without motion alignment\n")
+            self._warn_once("noinfo", "frames carry no codec info (a decoder without export_side_data=codec_info, "
+                            "a codec other than 8-bit H.264, or a filter that dropped it): upscaling without "
+                            "motion alignment\n")
 
         if self._size is not None and self._size != (width, height):
             # A new resolution: finish the old stream, then start over.
@@ -172,12 +174,13 @@ class Host:
             self._warn_once("badinfo", f"unusable codec info ({e}): upscaling without motion alignment\n")
             return None
         # Side data that does not describe this frame (a scaling or cropping
-        # filter before cvsr kept it): do not align with it.
-        if not (0 <= info.crop_left and 0 <= info.crop_top
-                and width + info.crop_left <= info.coded_width
+        # filter before cvsr kept it): do not align with it.  The coded picture
+        # is the frame rounded up to whole macroblocks, so less than one
+        # macroblock may be cropped on the right and at the bottom.
+        if not (width + info.crop_left <= info.coded_width
                 and height + info.crop_top <= info.coded_height
-                and info.coded_width - width - info.crop_left < 2 * info.mb_size
-                and info.coded_height - height - info.crop_top < 2 * info.mb_size):
+                and info.coded_width - width - info.crop_left < info.mb_size
+                and info.coded_height - height - info.crop_top < info.mb_size):
             self._warn_once("geometry", f"codec info covers {info.coded_width}x{info.coded_height} "
                             f"(crop {info.crop_left},{info.crop_top}), not this {width}x{height} frame: "
                             "upscaling without motion alignment\n")

@@ -1,0 +1,108 @@
+"""Fixtures for the end-to-end tests of the ffmpeg ``cvsr`` filter: the project's ffmpeg, tiny clips, a tiny model.
+
+The model is a randomly initialised 8-channel CIAF saved as a checkpoint in a
+temporary folder: enough to test plumbing (frames, timestamps, sizes, errors,
+equality with the Python API), never shipped.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+FFMPEG = BIN / "ffmpeg"
+FFPROBE = BIN / "ffprobe"
+TIMEOUT = 120
+
+
+def run(cmd, timeout=TIMEOUT, check=True, **kwargs) -> subprocess.CompletedProcess:
+    """Run a command with a timeout (a hang fails the test instead of blocking it)."""
+    r = subprocess.run([str(c) for c in cmd], capture_output=True, timeout=timeout, **kwargs)
+    if check and r.returncode != 0:
+        raise AssertionError(f"{cmd[0]} exited {r.returncode}:\n{r.stderr.decode(errors='replace')[-3000:]}")
+    return r
+
+
+def ffmpeg(*args, **kwargs) -> subprocess.CompletedProcess:
+    return run([FFMPEG, "-hide_banner", "-nostdin", "-y", *args], **kwargs)
+
+
+def probe_frames(path, stream="v:0") -> list[dict]:
+    """ffprobe -show_frames of one stream: [{'pts': int, 'width': int, 'height': int, ...}]."""
+    r = run([FFPROBE, "-v", "error", "-select_streams", stream, "-show_frames",
+             "-show_entries", "frame=pts,pts_time,duration,width,height,pict_type,sample_aspect_ratio",
+             "-of", "json", path])
+    return json.loads(r.stdout)["frames"]
+
+
+def probe_duration(path, stream: str) -> float:
+    r = run([FFPROBE, "-v", "error", "-select_streams", stream, "-show_entries", "stream=duration",
+             "-of", "json", path])
+    return float(json.loads(r.stdout)["streams"][0]["duration"])
+
+
+def decode_yuv(path, width: int, height: int):
+    """All frames of a file as a (n, width*height*3/2) uint8 array (yuv420p)."""
+    import numpy as np
+
+    r = run([FFMPEG, "-v", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
+    frame = width * height + 2 * ((width + 1) // 2) * ((height + 1) // 2)
+    return np.frombuffer(r.stdout, np.uint8).reshape(-1, frame)
+
+
+@pytest.fixture(scope="session")
+def have_filter():
+    if not FFMPEG.is_file():
+        pytest.skip("the project's ffmpeg is not built (run ./setup.sh)")
+    r = run([FFMPEG, "-hide_banner", "-h", "filter=cvsr"], check=False)
+    if b"Unknown filter" in r.stdout + r.stderr:
+        pytest.skip("ffmpeg was built without the cvsr filter")
+    return FFMPEG
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A seeded, untrained 8-channel CIAF checkpoint (plumbing tests only)."""
+    import torch
+
+    from cvsr.models import CIAFConfig, build_model, save_checkpoint
+
+    torch.manual_seed(0)
+    net = build_model(CIAFConfig(channels=8, num_blocks=1, mask_channels=4))
+    path = tmp_path_factory.mktemp("model") / "tiny.safetensors"
+    save_checkpoint(net, path, name="ciaf")
+    return path
+
+
+CLIP_KINDS = {
+    # low delay: no B-frames, one reference (the decode order is the display order)
+    "lowdelay": ["-c:v", "libx264", "-bf", "0", "-refs", "1", "-g", "30"],
+    # random access: B-frames (reorder depth 2), 3 references, a second I-frame
+    "randomaccess": ["-c:v", "libx264", "-bf", "2", "-refs", "3", "-g", "8",
+                     "-x264-params", "b-adapt=0:b-pyramid=none:weightp=0"],
+}
+
+
+@pytest.fixture(scope="session")
+def make_clip(tmp_path_factory, have_filter):
+    """make_clip(kind, size="96x64", frames=12, audio=False, ext="mp4") -> Path (cached per arguments)."""
+    folder = tmp_path_factory.mktemp("clips")
+    cache = {}
+
+    def make(kind="lowdelay", size="96x64", frames=12, audio=False, ext="mp4", extra=()):
+        key = (kind, size, frames, audio, ext, tuple(extra))
+        if key not in cache:
+            path = folder / f"{kind}_{size}_{frames}_{int(audio)}_{len(cache)}.{ext}"
+            rate = 10
+            args = ["-f", "lavfi", "-i", f"testsrc2=s={size}:r={rate}:d={frames / rate}"]
+            if audio:
+                args += ["-f", "lavfi", "-i", f"sine=f=440:r=48000:d={frames / rate}", "-c:a", "aac"]
+            ffmpeg(*args, *CLIP_KINDS[kind], "-pix_fmt", "yuv420p", *extra, path)
+            cache[key] = path
+        return cache[key]
+
+    return make

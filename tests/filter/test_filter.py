@@ -1,0 +1,223 @@
+"""End-to-end tests of ``ffmpeg -vf cvsr``: the real patched ffmpeg, tiny clips, a tiny untrained model."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+
+import numpy as np
+import pytest
+from conftest import FFMPEG, decode_yuv, ffmpeg, probe_duration, probe_frames, run
+
+NO_INFO = b"carry no codec info"
+
+
+def cvsr(model, **options) -> str:
+    opts = ":".join([f"model={model}"] + [f"{k}={v}" for k, v in options.items()])
+    return f"cvsr={opts}"
+
+
+def test_help_documents_every_option(have_filter):
+    out = run([FFMPEG, "-hide_banner", "-h", "filter=cvsr"]).stdout.decode()
+    for option in ("model", "device", "sparse", "precision", "threads", "align"):
+        assert f"\n   {option} " in out, option
+    for value in ("auto", "cpu", "cuda", "on", "off", "fp32", "fp16"):
+        assert f"\n     {value} " in out, value
+
+
+@pytest.mark.parametrize("kind", ["lowdelay", "randomaccess"])
+def test_one_output_per_input_same_pts_x4(make_clip, tiny_model, tmp_path, kind):
+    src = make_clip(kind, size="96x64", frames=14)
+    out = tmp_path / "out.mkv"
+    r = ffmpeg("-i", src, "-vf", cvsr(tiny_model, threads=1), "-c:v", "ffv1", out)
+    assert NO_INFO not in r.stderr          # codec info was exported without any user flag
+    fin, fout = probe_frames(src), probe_frames(out)
+    assert len(fout) == len(fin) == 14
+    # mp4 and mkv time bases differ: compare times (mkv rounds to 1 ms)
+    assert np.allclose([float(f["pts_time"]) for f in fout], [float(f["pts_time"]) for f in fin], atol=1e-3)
+    assert {(f["width"], f["height"]) for f in fout} == {(384, 256)}
+    if kind == "randomaccess":
+        assert "B" in {f["pict_type"] for f in fin}
+
+
+def test_timestamps_exact_in_nut(make_clip, tiny_model, tmp_path):
+    """Same time base (nut keeps the input's), so the pts must be equal, not just shifted."""
+    src = make_clip("randomaccess", size="64x48", frames=12, ext="nut")
+    out = tmp_path / "out.nut"
+    ffmpeg("-copyts", "-i", src, "-vf", cvsr(tiny_model), "-c:v", "rawvideo", "-enc_time_base", "demux",
+           "-fps_mode", "passthrough", out)
+    assert [f["pts"] for f in probe_frames(out)] == [f["pts"] for f in probe_frames(src)]
+
+
+def test_audio_copied_untouched(make_clip, tiny_model, tmp_path):
+    src = make_clip("lowdelay", size="64x48", frames=20, audio=True)
+    out = tmp_path / "out.mp4"
+    ffmpeg("-i", src, "-vf", cvsr(tiny_model), "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "copy", out)
+    md5 = [run([FFMPEG, "-v", "error", "-i", p, "-map", "0:a", "-c", "copy", "-f", "md5", "-"]).stdout
+           for p in (src, out)]
+    assert md5[0] == md5[1]
+    assert abs(probe_duration(out, "v:0") - probe_duration(out, "a:0")) < 0.1
+    assert abs(probe_duration(out, "v:0") - probe_duration(src, "v:0")) < 1e-3
+
+
+@pytest.mark.parametrize("kind", ["lowdelay", "randomaccess"])
+def test_ffmpeg_equals_python_api(make_clip, tiny_model, tmp_path, kind):
+    """The filter and cvsr.upscale run the same host: bit-exact with the same torch threads."""
+    from cvsr import upscale
+
+    src = make_clip(kind, size="64x48", frames=10)
+    via_ffmpeg, via_api = tmp_path / "ffmpeg.mkv", tmp_path / "api.mkv"
+    ffmpeg("-i", src, "-vf", cvsr(tiny_model, threads=1), "-c:v", "ffv1", via_ffmpeg)
+    result = upscale(src, via_api, model=str(tiny_model), threads=1, progress=False,
+                          video_codec=("-c:v", "ffv1"))
+    assert result.frames == 10 and result.frames_aligned == 10
+    assert result.max_latency == (0 if kind == "lowdelay" else 2)   # reorder depth in frames
+    a, b = decode_yuv(via_ffmpeg, 256, 192), decode_yuv(via_api, 256, 192)
+    assert a.shape == b.shape == (10, 256 * 192 * 3 // 2)
+    assert np.array_equal(a, b)
+
+
+def test_codec_info_changes_the_output(make_clip, tiny_model, tmp_path):
+    """Export disabled by the user (-export_side_data -codec_info): a warning and unaligned frames."""
+    src = make_clip("randomaccess", size="64x48", frames=10)
+    on, off = tmp_path / "on.mkv", tmp_path / "off.mkv"
+    ffmpeg("-i", src, "-vf", cvsr(tiny_model, threads=1), "-c:v", "ffv1", on)
+    r = ffmpeg("-export_side_data", "-codec_info", "-i", src, "-vf", cvsr(tiny_model, threads=1),
+               "-c:v", "ffv1", off)
+    assert r.stderr.count(NO_INFO) == 1
+    a, b = decode_yuv(on, 256, 192), decode_yuv(off, 256, 192)
+    assert a.shape == b.shape
+    assert np.array_equal(a[0], b[0])          # the first frame has nothing to align with
+    assert not np.array_equal(a[1:], b[1:])
+
+
+def test_filter_complex_with_split(make_clip, tiny_model, tmp_path):
+    src = make_clip("randomaccess", size="64x48", frames=10)
+    out = tmp_path / "out.mkv"
+    r = ffmpeg("-i", src, "-filter_complex",
+               f"[0:v]split[a][b];[a]{cvsr(tiny_model)}[up];[b]scale=256:192:flags=bicubic[ref];[up][ref]hstack",
+               "-c:v", "ffv1", out)
+    assert NO_INFO not in r.stderr
+    frames = probe_frames(out)
+    assert len(frames) == 10 and (frames[0]["width"], frames[0]["height"]) == (512, 192)
+
+
+def test_pipes(make_clip, tiny_model):
+    src = make_clip("randomaccess", size="64x48", frames=10, ext="ts")
+    r = run([FFMPEG, "-hide_banner", "-v", "error", "-i", "pipe:0", "-vf", cvsr(tiny_model),
+             "-c:v", "rawvideo", "-f", "nut", "pipe:1"], input=src.read_bytes())
+    probe = run([FFMPEG.parent / "ffprobe", "-v", "error", "-show_entries", "frame=width,height",
+                 "-of", "csv=p=0", "-i", "pipe:0"], input=r.stdout)
+    assert probe.stdout.decode().split() == ["256,192"] * 10
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_live_udp_mpegts(have_filter, tiny_model, tmp_path):
+    """A real sender streams mpegts over loopback UDP; the receiver runs cvsr and stops by itself."""
+    port = _free_udp_port()
+    out = tmp_path / "live.nut"
+    receiver = subprocess.Popen(
+        [FFMPEG, "-hide_banner", "-nostdin", "-y", "-v", "error",
+         "-i", f"udp://127.0.0.1:{port}?timeout=3000000&fifo_size=100000",   # 3 s of silence = end
+         "-vf", cvsr(tiny_model), "-c:v", "rawvideo", out],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(1.0)
+    ffmpeg("-re", "-f", "lavfi", "-i", "testsrc2=s=64x48:r=10:d=2", "-c:v", "libx264", "-bf", "0",
+           "-tune", "zerolatency", "-f", "mpegts", f"udp://127.0.0.1:{port}?pkt_size=1316", timeout=30)
+    try:
+        _, err = receiver.communicate(timeout=60)
+    finally:
+        receiver.kill()
+    frames = probe_frames(out)
+    assert len(frames) >= 10, err.decode(errors="replace")   # loopback UDP may drop the first packets
+    assert (frames[0]["width"], frames[0]["height"]) == (256, 192)
+
+
+# -- bad input ----------------------------------------------------------------------------------------------
+
+
+def test_unknown_model(make_clip, tmp_path):
+    src = make_clip("lowdelay", size="64x48", frames=4)
+    r = ffmpeg("-i", src, "-vf", "cvsr=model=nosuchmodel", "-f", "null", "-", check=False)
+    assert r.returncode != 0
+    assert b"unknown model 'nosuchmodel'" in r.stderr and b"Invalid argument" in r.stderr
+
+
+def test_missing_checkpoint(make_clip, tmp_path):
+    src = make_clip("lowdelay", size="64x48", frames=4)
+    r = ffmpeg("-i", src, "-vf", f"cvsr=model={tmp_path}/none.safetensors", "-f", "null", "-", check=False)
+    assert r.returncode != 0 and b"does not exist" in r.stderr
+
+
+@pytest.mark.parametrize("options, message", [
+    ("device=gpu", b"Unable to parse option value"),
+    ("threads=-1", b"out of range"),
+    ("sparse=maybe", b"Unable to parse option value"),
+    ("device=cpu:precision=fp16", b"precision=fp16 needs"),
+    ("model=", b"model: a model name"),
+])
+def test_bad_option_values(make_clip, tiny_model, options, message):
+    src = make_clip("lowdelay", size="64x48", frames=4)
+    opts = options if options.startswith("model=") else f"model={tiny_model}:{options}"
+    r = ffmpeg("-i", src, "-vf", f"cvsr={opts}", "-f", "null", "-", check=False)
+    assert r.returncode != 0 and message in r.stderr, r.stderr[-2000:]
+
+
+def test_corrupted_stream_recovers(make_clip, tiny_model, tmp_path):
+    """Bytes overwritten mid-file: the decoder conceals or drops, the filter still gives one frame per decoded frame."""
+    src = make_clip("randomaccess", size="96x64", frames=20, ext="h264")
+    data = bytearray(src.read_bytes())
+    rng = np.random.default_rng(0)
+    start = len(data) // 2
+    data[start:start + 200] = rng.integers(0, 256, 200, dtype=np.uint8).tobytes()
+    bad = tmp_path / "bad.h264"
+    bad.write_bytes(bytes(data))
+    decoded = len(probe_frames(bad))
+    out = tmp_path / "out.nut"
+    ffmpeg("-i", bad, "-vf", cvsr(tiny_model), "-c:v", "rawvideo", out)
+    assert len(probe_frames(out)) == decoded > 0
+
+
+def test_ten_bit_input_is_converted(have_filter, tiny_model, tmp_path):
+    src = tmp_path / "ten.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x48:r=10:d=0.6", "-c:v", "libx264", "-pix_fmt", "yuv420p10le", src)
+    out = tmp_path / "out.nut"
+    r = ffmpeg("-i", src, "-vf", cvsr(tiny_model), "-c:v", "rawvideo", out)
+    assert r.stderr.count(NO_INFO) == 1        # the export covers 8-bit streams: documented fallback
+    assert len(probe_frames(out)) == 6
+
+
+@pytest.mark.parametrize("size, scaled", [("66x50", None), ("96x64", "65:49")])
+def test_odd_sizes(make_clip, tiny_model, tmp_path, size, scaled):
+    src = make_clip("randomaccess", size=size, frames=6)
+    out = tmp_path / "out.nut"
+    graph = cvsr(tiny_model) if scaled is None else f"scale={scaled},{cvsr(tiny_model)}"
+    r = ffmpeg("-i", src, "-vf", graph, "-c:v", "rawvideo", out)
+    w, h = (66, 50) if scaled is None else (65, 49)
+    frames = probe_frames(out)
+    assert len(frames) == 6 and (frames[0]["width"], frames[0]["height"]) == (4 * w, 4 * h)
+    if scaled is None:
+        assert NO_INFO not in r.stderr and b"not this" not in r.stderr   # cropped coded picture: aligned
+    else:
+        assert b"not this 65x49 frame" in r.stderr                       # scaled: side data ignored
+
+
+def test_empty_input(have_filter, tiny_model, tmp_path):
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    r = ffmpeg("-i", empty, "-vf", cvsr(tiny_model), "-f", "null", "-", check=False, timeout=60)
+    assert r.returncode != 0 and empty.name.encode() in r.stderr
+
+
+def test_no_frames(make_clip, tiny_model, tmp_path):
+    """A stream cut to zero frames before the filter: no output frames, clean exit, no hang."""
+    src = make_clip("lowdelay", size="64x48", frames=4)
+    out = tmp_path / "out.nut"
+    r = ffmpeg("-i", src, "-vf", f"trim=start_frame=100,{cvsr(tiny_model)}", "-c:v", "rawvideo", out,
+               check=False, timeout=60)
+    assert r.returncode == 0 or b"Output file is empty" in r.stderr
