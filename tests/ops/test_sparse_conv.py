@@ -48,8 +48,10 @@ def test_random_mask_equals_dense_then_select(p, chunking):
     base, mask = _rand((2, 4, 11, 17), 6), _mask((2, 11, 17), p, 7)
     out = sparse_conv(x, wt, b, mask, base)
     torch.testing.assert_close(out, sparse_conv_ref(x, wt, b, mask, base), atol=1e-5, rtol=1e-5)
-    # an ActiveSet built once gives the same result
+    # an ActiveSet built once, or the list of active pixel indices, gives the same result
     torch.testing.assert_close(sparse_conv(x, wt, b, ActiveSet.from_mask(mask), base), out, atol=0, rtol=0)
+    index = torch.nonzero(mask.reshape(-1)).reshape(-1)
+    torch.testing.assert_close(sparse_conv(x, wt, b, index, base), out, atol=0, rtol=0)
 
 
 def test_neighbours_outside_frame_are_listed():
@@ -109,6 +111,8 @@ def test_bad_arguments_raise():
         sparse_conv(torch.zeros(1, 2, 4, 4), torch.zeros(2, 2, 3, 3), None, torch.zeros(4, 4))
     with pytest.raises(ValueError, match="odd"):
         sparse_conv(torch.zeros(1, 2, 4, 4), torch.zeros(2, 2, 2, 2), None, torch.ones(1, 4, 4))
+    with pytest.raises(ValueError, match="indices"):
+        sparse_conv(torch.zeros(1, 2, 4, 4), torch.zeros(2, 2, 3, 3), None, torch.tensor([0, 16]))
     with pytest.raises(ValueError, match="base"):
         sparse_conv(torch.zeros(1, 2, 4, 4), torch.zeros(2, 2, 3, 3), None, torch.ones(1, 4, 4),
                     torch.zeros(1, 3, 4, 4))

@@ -131,8 +131,17 @@ def _wants_grad(*tensors: torch.Tensor | None) -> bool:
     return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
 
 
-def _as_active(active: torch.Tensor | ActiveSet) -> ActiveSet:
-    return active if isinstance(active, ActiveSet) else ActiveSet.from_mask(active)
+def _as_active(active: torch.Tensor | ActiveSet, shape: tuple[int, int, int]) -> ActiveSet:
+    if isinstance(active, ActiveSet):
+        return active
+    if active.dim() == 1 and not active.dtype.is_floating_point and active.dtype != torch.bool:
+        n, h, w = shape
+        rows = active.to(torch.int64)
+        if rows.numel() and (int(rows.min()) < 0 or int(rows.max()) >= n * h * w):
+            raise ValueError(f"active pixel indices must be in [0, {n * h * w}), got "
+                             f"[{int(rows.min())}, {int(rows.max())}]")
+        return ActiveSet(rows, shape)
+    return ActiveSet.from_mask(active)
 
 
 def _to_rows(x: torch.Tensor, copy: bool) -> torch.Tensor:
@@ -229,7 +238,8 @@ def sparse_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
     """2-D convolution (stride 1, 'same' zero padding, odd square kernel) computed only at active pixels.
 
     x: (n, c_in, h, w) input features. weight: (c_out, c_in, k, k). bias: (c_out,) or None.
-    active: (n, h, w) / (n, 1, h, w) mask (nonzero = active) or an ``ActiveSet`` (reuse it across convs).
+    active: (n, h, w) / (n, 1, h, w) mask (nonzero = active), a 1-D integer tensor of active pixel indices
+        ``(b * h + y) * w + x`` (unique), or an ``ActiveSet`` (build once, reuse across convs).
     base: (n, c_out, h, w) values kept at inactive pixels; None means zeros.
     Returns (n, c_out, h, w): ``conv2d(x)`` at active pixels, ``base`` elsewhere (channels_last memory format).
     Inputs outside the active set are read (a conv needs its neighbourhood) but not computed.
@@ -237,8 +247,8 @@ def sparse_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
     if x.dim() != 4 or weight.dim() != 4 or weight.shape[1] != x.shape[1] or weight.shape[2] != weight.shape[3]:
         raise ValueError(f"expected x (n, c, h, w) and weight (c_out, c, k, k), got {tuple(x.shape)} "
                          f"and {tuple(weight.shape)}")
-    aset = _as_active(active)
     n, _, h, w = x.shape
+    aset = _as_active(active, (n, h, w))
     if aset.shape != (n, h, w):
         raise ValueError(f"active set shape {aset.shape} does not match x {(n, h, w)}")
     c_out = weight.shape[0]
