@@ -28,6 +28,9 @@ features of the previous frame by warping [them] according to MVs", Sec. 1/3.3),
 ``skip_fill="head"``. The sparse gather path equals the masked dense path exactly (up to float rounding),
 which is what training runs.
 
+Precision: fp32 weights and activations. On CUDA, wrap calls in ``torch.autocast("cuda", torch.float16)``
+for fp16 convolutions and GEMMs (the warp always computes in fp32); states may then hold fp16 features.
+
 Training-time mask (Sec. 3.3): a light CNN on (lr, MV-warped previous lr) gives 2-class logits; a
 Gumbel-softmax sample with temperature ``gumbel_temperature(epoch)`` is the soft mask, and the mean mask
 is penalised with weight ``sparsity_weight(epoch)``. At test time the codec residual mask replaces it.
@@ -192,6 +195,8 @@ class CIAF(nn.Module):
             return resblocks_ref(feat, blocks, None)
         if mask.dim() == 4:
             mask = mask[:, 0]
+        if not mask.dtype.is_floating_point:
+            mask = mask != 0  # bool / integer {0, 1} masks: binary
         use_gather = mask.dtype == torch.bool and (
             sparse_impl == "gather" or (sparse_impl == "auto" and not torch.is_grad_enabled()))
         if mask.dtype != torch.bool and sparse_impl == "gather":
