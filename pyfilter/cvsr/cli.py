@@ -4,6 +4,7 @@
     cvsr degrade IN OUT                      the training degradation (blur + x4) of a video or image
     cvsr train --model ciaf-lite ...         train a model on shards
     cvsr eval --models ciaf-lite,... ...     Y-PSNR / SSIM tables, plot and crops on the eval split
+    cvsr demo [--out out]                    the main job on a sample the project makes (see cvsr.demo)
 """
 from __future__ import annotations
 
@@ -39,6 +40,13 @@ def _cmd_eval(args) -> int:
 
     evaluate(models=args.models.split(","), data=args.data, split=args.split, out=args.out,
              crfs=tuple(args.crfs), device=args.device, weights=args.weights, max_frames=args.max_frames)
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from cvsr.demo import run
+
+    run(args.out, source=args.source, frames=args.frames)
     return 0
 
 
@@ -98,6 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--weights", type=Path, default=None, help="folder with NAME.safetensors (default: shipped)")
     e.add_argument("--max-frames", type=int, default=None)
     e.set_defaults(func=_cmd_eval)
+
+    m = sub.add_parser("demo", help="encode a sample, decode it with the codec-info export, "
+                       "write an MV/residual picture to OUT/codec_info.png")
+    m.add_argument("--out", type=Path, default=Path("out"))
+    m.add_argument("--source", default=None,
+                   help="video to encode (default: a clip of ../shared/data if present, else testsrc2)")
+    m.add_argument("--frames", type=int, default=48)
+    m.set_defaults(func=_cmd_demo)
     return parser
 
 
