@@ -45,6 +45,7 @@
     X(mbs_w,              int32_t,  "int32",  0, 1, 1)                \
     X(mbs_h,              int32_t,  "int32",  0, 1, 1)                \
     X(nb_refs,            int32_t,  "int32",  1, 2, 1)                \
+    X(mb_residual_offset, uint32_t, "uint32", 0, 1, 1)                \
     X(ref_decode_index,   int64_t,  "int64",  2, 2, MAXR)             \
     X(ref_poc,            int32_t,  "int32",  2, 2, MAXR)             \
     X(block_type_offset,  uint32_t, "uint32", 0, 1, 1)                \

@@ -116,7 +116,8 @@ class CodecInfo:
         if any(not 0 <= n <= max_refs for n in self.nb_refs):
             raise ValueError(f"codec info nb_refs {list(self.nb_refs)} out of range")
         nblocks = self.blocks_w * self.blocks_h
-        arrays = [(self.block_type_offset, nblocks), (self.mb_qp_offset, self.mbs_w * self.mbs_h)]
+        arrays = [(self.block_type_offset, nblocks), (self.mb_qp_offset, self.mbs_w * self.mbs_h),
+                  (self.mb_residual_offset, self.mbs_w * self.mbs_h)]
         arrays += [(o, nblocks * 4) for o in self.mv_offset] + [(o, nblocks) for o in self.ref_idx_offset]
         for p in range(3):
             h, w, ls = self.residual_height[p], self.residual_width[p], self.residual_linesize[p]
@@ -177,6 +178,14 @@ class CodecInfo:
     def mb_qp(self) -> np.ndarray | None:
         """(mbs_h, mbs_w) int8 luma QP of each macroblock."""
         return self._array(self.mb_qp_offset, np.int8, (self.mbs_h, self.mbs_w))
+
+    @property
+    def mb_residual(self) -> np.ndarray | None:
+        """(mbs_h, mbs_w) uint8 AV_CODEC_INFO_MB_RESIDUAL_* bits: bit 0 luma, bit 1 chroma residual may be non-zero.
+
+        A clear bit guarantees an all-zero residual for that macroblock's planes.
+        """
+        return self._array(self.mb_residual_offset, np.uint8, (self.mbs_h, self.mbs_w))
 
     def residual(self, plane: int = 0) -> np.ndarray | None:
         """int16 residual plane (0 Y, 1 U, 2 V) of the coded picture, None if not exported.
