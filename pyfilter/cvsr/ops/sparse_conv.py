@@ -341,6 +341,9 @@ def sparse_resblocks(x: torch.Tensor, blocks: Sequence[BlockWeights], mask: torc
     n, c, h, w = x.shape
     if plan.shape != (n, h, w):
         raise ValueError(f"mask shape {plan.shape} does not match x {(n, h, w)}")
+    kernels = {t.shape[2] for blk in blocks for t in (blk[0], blk[2])}
+    if kernels != {plan.kernel_size}:
+        raise ValueError(f"all block convs must have the plan's kernel size {plan.kernel_size}, got {sorted(kernels)}")
     if plan.active.count == 0:
         return x
     training = _wants_grad(x, *(t for blk in blocks for t in blk))
