@@ -1,0 +1,101 @@
+"""Reconstruction identity: the exported codec info rebuilds every inter block exactly.
+
+For each inter (or skipped) 4x4 block, the prediction is computed from the
+reference pictures the export names (by decode index), with the exported motion
+vectors and an independent model of H.264 interpolation (h264_ref.py); adding
+the exported residual and clipping must give the decoded samples, luma and
+chroma.  Deblocking is off in these clips so decoded frames are the references.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+codec = pytest.importorskip("cvsr.codec", reason="native shim not built")
+import cvsr  # noqa: E402
+
+from h264_ref import predict_inter  # noqa: E402
+
+# A textured, panning clip: testsrc2 cropped along a moving window and scaled by
+# 2/3, so that the true motion is sub-pixel.
+PAN = dict(size="480x288", frames=20, extra=("-vf", "crop=360:216:x='n*3':y='n*2',scale=320:192"))
+
+CONFIGS = {
+    "low_delay": dict(bframes=0, refs=1),
+    "random_access": dict(bframes=3, refs=3, x264_params="b-pyramid=normal"),
+    "pan_low_delay": dict(PAN, bframes=0, refs=1),
+    "pan_random_access": dict(PAN, bframes=3, refs=3),
+    "slices": dict(bframes=2, refs=2, x264_params="slices=4"),
+    "cavlc_8x8": dict(bframes=2, refs=2, x264_params="cabac=0:8x8dct=1"),
+    "lossless": dict(bframes=0, refs=2, frames=10, x264_params="qp=0"),
+}
+
+
+def decode(path):
+    with cvsr.open(path, threads=1) as r:
+        return list(r)
+
+
+def check_clip(frames):
+    """Per plane: (exact inter blocks, inter blocks); asserts the zero-residual rules on the way."""
+    planes = {f.decode_index: (f.y, f.u, f.v) for f in frames}
+    counts = {p: [0, 0] for p in range(3)}
+    for f in frames:
+        info = f.codec_info
+        assert info is not None and (info.crop_left, info.crop_top) == (0, 0)
+        assert info.flags & 1 == 0, "weighted prediction is not modelled"
+        bt = info.block_type
+        skip = bt == codec.BLOCK_SKIP
+        # no coded coefficients -> all-zero residual; a clear mb_residual bit -> zero
+        mb_flags = info.mb_residual
+        for p in range(3):
+            res = info.residual(p)
+            cell = 4 if p == 0 else 2
+            blocks = res.reshape(info.blocks_h, cell, info.blocks_w, cell)
+            assert (blocks[skip.reshape(info.blocks_h, 1, info.blocks_w, 1).repeat(cell, 1).repeat(cell, 3)]
+                    == 0).all()
+            mb = 16 if p == 0 else 8
+            clear = (mb_flags & (1 if p == 0 else 2)) == 0
+            per_mb = np.abs(res.astype(np.int32)).reshape(info.mbs_h, mb, info.mbs_w, mb).sum(axis=(1, 3))
+            assert (per_mb[clear] == 0).all()
+
+        inter = (bt == codec.BLOCK_INTER) | skip
+        if not inter.any():
+            continue
+        for p, decoded in enumerate((f.y, f.u, f.v)):
+            ys, xs, bys, bxs, pred = predict_inter(info, planes, p, inter)
+            rebuilt = np.clip(pred + info.residual(p)[ys, xs], 0, 255)
+            sample_ok = rebuilt == decoded[ys, xs]
+            block_ok = np.ones(inter.shape, bool)
+            np.logical_and.at(block_ok, (bys, bxs), sample_ok)
+            counts[p][0] += int((block_ok & inter).sum())
+            counts[p][1] += int(inter.sum())
+    return counts
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGS))
+def test_inter_blocks_rebuild_exactly(clips, config, record_property):
+    frames = decode(clips.make(f"recon_{config}.mp4", **CONFIGS[config]))
+    types = {f.frame_type for f in frames}
+    assert "P" in types
+    if CONFIGS[config]["bframes"]:
+        assert "B" in types
+    counts = check_clip(frames)
+    for p, name in enumerate("YUV"):
+        exact, total = counts[p]
+        assert total > 1000
+        record_property(f"{name}_exact_fraction", exact / total)
+        print(f"{config} {name}: {exact}/{total} inter blocks exact ({exact / total:.6f})")
+        assert exact == total, f"{config} plane {name}: {total - exact} of {total} inter blocks differ"
+
+
+def test_lossless_intra_prediction_in_range(clips):
+    """Transform bypass adds without clipping: decoded - residual is the intra prediction, a valid sample."""
+    frames = decode(clips.make("recon_lossless.mp4", **CONFIGS["lossless"]))
+    info = frames[0].codec_info
+    assert frames[0].frame_type == "I" and info.flags & 2
+    for p, decoded in enumerate((frames[0].y, frames[0].u, frames[0].v)):
+        res = info.residual(p).astype(np.int32)
+        assert np.abs(res).max() > 0
+        pred = decoded.astype(np.int32) - res
+        assert pred.min() >= 0 and pred.max() <= 255
