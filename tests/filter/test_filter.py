@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import FFMPEG, decode_yuv, ffmpeg, probe_duration, probe_frames, run
+from ffhelpers import FFMPEG, decode_yuv, ffmpeg, probe_duration, probe_frames, run
 
 NO_INFO = b"carry no codec info"
 
@@ -126,13 +126,14 @@ def test_live_udp_mpegts(have_filter, tiny_model, tmp_path):
          "-i", f"udp://127.0.0.1:{port}?timeout=3000000&fifo_size=100000",   # 3 s of silence = end
          "-vf", cvsr(tiny_model), "-c:v", "rawvideo", out],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    time.sleep(1.0)
+    time.sleep(2.0)   # let the receiver open its socket (the machine may be busy)
     ffmpeg("-re", "-f", "lavfi", "-i", "testsrc2=s=64x48:r=10:d=2", "-c:v", "libx264", "-bf", "0",
            "-tune", "zerolatency", "-f", "mpegts", f"udp://127.0.0.1:{port}?pkt_size=1316", timeout=30)
     try:
         _, err = receiver.communicate(timeout=60)
     finally:
         receiver.kill()
+    assert receiver.returncode == 0 and out.exists(), err.decode(errors="replace")
     frames = probe_frames(out)
     assert len(frames) >= 10, err.decode(errors="replace")   # loopback UDP may drop the first packets
     assert (frames[0]["width"], frames[0]["height"]) == (256, 192)
