@@ -21,6 +21,18 @@ sys.path.insert(0, os.path.dirname(__file__))
 from _common import med, mv_field, residual_mask, timed_interleaved  # noqa: E402
 
 from cvsr.models import MODELS, build_model  # noqa: E402
+from cvsr.ops import dilate_mask  # noqa: E402
+
+
+def conv_gmacs(model, h, w, active=1.0, halo=1.0):
+    """Multiply-accumulates (G) of one step's convolutions; block conv1 runs on the halo, conv2 on the
+    active set (sparse), the head and tail on every pixel."""
+    c, s = model.config.channels, model.config.scale
+    px = h * w
+    head = px * (3 + c) * c * 9
+    blocks = model.config.num_blocks * px * c * c * 9 * (halo + active)
+    tail = px * c * 3 * s * s * 9
+    return (head + blocks + tail) / 1e9
 
 
 def bench_model(name, args, device, dtype):
@@ -43,8 +55,12 @@ def bench_model(name, args, device, dtype):
                                  and device == "cpu") else args.big_reps
         t = timed_interleaved({"dense": lambda: run(False), "sparse": lambda: run(True)}, reps, device)
     d, s = med(t["dense"]), med(t["sparse"])
-    print(f"{name:14s} {dtype:5s} {device:5s} dense {d * 1e3:8.1f} ms {1 / d:7.2f} fps | sparse "
-          f"{args.fraction:.0%} {s * 1e3:8.1f} ms {1 / s:7.2f} fps | speedup {d / s:5.2f}x  ({reps} reps)")
+    active = sum(m.float().mean().item() for m in masks) / len(masks)
+    halo = sum(dilate_mask(m, 1).float().mean().item() for m in masks) / len(masks)
+    gd, gs = conv_gmacs(model, h, w), conv_gmacs(model, h, w, active, halo)
+    print(f"{name:14s} {dtype:5s} {device:5s} dense {d * 1e3:8.1f} ms {1 / d:6.2f} fps ({gd:5.1f} GMAC) | "
+          f"sparse {active:.0%} {s * 1e3:8.1f} ms {1 / s:6.2f} fps ({gs:5.1f} GMAC) | speedup {d / s:4.2f}x "
+          f"(MAC ratio {gd / gs:4.2f}x, {reps} reps)")
 
 
 def main(argv=None):
