@@ -44,7 +44,6 @@ setup(
     packages=find_packages("pyfilter"),
     python_requires=">=3.11",
     install_requires=["torch", "numpy", "cffi", "safetensors", "tqdm", "pillow"],
-    setup_requires=["cffi>=1.16"],
     cffi_modules=["native/bindings/build_cffi.py:ffibuilder"],
     cmdclass={"build_ext": BuildExtWithShim},
     extras_require={"cuda": ["cupy-cuda12x"]},

@@ -25,6 +25,8 @@ Coordinates and units (see codec_info.h for the full contract):
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from ._lib import constant, struct_dtype, struct_version
@@ -50,11 +52,13 @@ def rasterize(grid: np.ndarray, cell: int, x0: int, y0: int, width: int, height:
     """Per-cell grid (gh, gw, ...) -> per-pixel (height, width, ...), starting at pixel (x0, y0).
 
     Pixel (x, y) takes the value of cell ((x + x0) // cell, (y + y0) // cell):
-    one vectorised gather, no per-block loop.
+    one broadcast copy (each cell repeated cell x cell times), no per-block loop.
+    The result is a view of the full-size copy, cropped.
     """
-    rows = (np.arange(height) + y0) // cell
-    cols = (np.arange(width) + x0) // cell
-    return grid[rows[:, None], cols[None, :]]
+    gh, gw = grid.shape[:2]
+    rest = grid.shape[2:]
+    full = np.broadcast_to(grid[:, None, :, None], (gh, cell, gw, cell) + rest)
+    return full.reshape((gh * cell, gw * cell) + rest)[y0:y0 + height, x0:x0 + width]
 
 
 class CodecInfo:
@@ -66,7 +70,7 @@ class CodecInfo:
     Arrays share memory with the buffer (which this object keeps alive).
     """
 
-    __slots__ = ("_raw", "_header", "width", "height")
+    __slots__ = ("_raw", "_fields", "width", "height")
 
     def __init__(self, buffer, width: int | None = None, height: int | None = None):
         raw = np.frombuffer(buffer, np.uint8) if not isinstance(buffer, np.ndarray) else buffer
@@ -76,8 +80,17 @@ class CodecInfo:
             raise ValueError(f"codec info buffer of {raw.size} bytes is smaller than AVCodecInfo "
                              f"({CODEC_INFO_DTYPE.itemsize} bytes)")
         header = raw[:CODEC_INFO_DTYPE.itemsize].view(CODEC_INFO_DTYPE)
+        # One conversion: attribute reads are dict lookups.  Small 1-D fields
+        # (nb_refs, offsets) become tuples of ints, 2-D tables read-only arrays.
+        fields = dict(zip(CODEC_INFO_DTYPE.names, header[0].item()))
+        for name, value in fields.items():
+            if isinstance(value, np.ndarray):
+                if value.ndim == 1:
+                    fields[name] = tuple(value.tolist())
+                else:
+                    value.flags.writeable = False
         self._raw = raw
-        self._header = header
+        self._fields = fields
         self._validate()
         self.width = self.coded_width - self.crop_left if width is None else int(width)
         self.height = self.coded_height - self.crop_top if height is None else int(height)
@@ -88,46 +101,44 @@ class CodecInfo:
                              f"({self.crop_left}, {self.crop_top})")
 
     def __getattr__(self, name: str):
-        header = object.__getattribute__(self, "_header")
-        if name not in CODEC_INFO_DTYPE.names:
-            raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
-        value = header[name][0]
-        if isinstance(value, np.ndarray):
-            value = value.view()
-            value.flags.writeable = False
-            return value
-        return int(value)
+        if not name.startswith("_"):
+            try:
+                return self._fields[name]
+            except KeyError:
+                pass
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
     def _validate(self) -> None:
-        size = self._raw.size
-        if self.version != CODEC_INFO_VERSION:
-            raise ValueError(f"codec info version {self.version}, this cvsr reads version {CODEC_INFO_VERSION}")
-        if not CODEC_INFO_DTYPE.itemsize <= self.size <= size:
-            raise ValueError(f"codec info says {self.size} bytes, the buffer has {size}")
-        bs, mb = self.block_size, self.mb_size
-        if (bs <= 0 or mb <= 0 or self.coded_width <= 0 or self.coded_height <= 0
-                or self.blocks_w * bs != self.coded_width or self.blocks_h * bs != self.coded_height
-                or self.mbs_w * mb != self.coded_width or self.mbs_h * mb != self.coded_height):
-            raise ValueError(f"inconsistent codec info geometry: coded {self.coded_width}x{self.coded_height}, "
-                             f"{self.blocks_w}x{self.blocks_h} blocks of {bs}, {self.mbs_w}x{self.mbs_h} MBs of {mb}")
-        if not (0 <= self.crop_left < self.coded_width and 0 <= self.crop_top < self.coded_height):
-            raise ValueError(f"codec info crop ({self.crop_left}, {self.crop_top}) outside the coded picture")
-        max_refs = self.ref_poc.shape[1]
-        if any(not 0 <= n <= max_refs for n in self.nb_refs):
-            raise ValueError(f"codec info nb_refs {list(self.nb_refs)} out of range")
-        nblocks = self.blocks_w * self.blocks_h
-        arrays = [(self.block_type_offset, nblocks), (self.mb_qp_offset, self.mbs_w * self.mbs_h),
-                  (self.mb_residual_offset, self.mbs_w * self.mbs_h)]
-        arrays += [(o, nblocks * 4) for o in self.mv_offset] + [(o, nblocks) for o in self.ref_idx_offset]
+        v = SimpleNamespace(**self._fields)
+        header_size = CODEC_INFO_DTYPE.itemsize
+        if v.version != CODEC_INFO_VERSION:
+            raise ValueError(f"codec info version {v.version}, this cvsr reads version {CODEC_INFO_VERSION}")
+        if not header_size <= v.size <= self._raw.size:
+            raise ValueError(f"codec info says {v.size} bytes, the buffer has {self._raw.size}")
+        bs, mb = v.block_size, v.mb_size
+        if (bs <= 0 or mb <= 0 or v.coded_width <= 0 or v.coded_height <= 0
+                or v.blocks_w * bs != v.coded_width or v.blocks_h * bs != v.coded_height
+                or v.mbs_w * mb != v.coded_width or v.mbs_h * mb != v.coded_height):
+            raise ValueError(f"inconsistent codec info geometry: coded {v.coded_width}x{v.coded_height}, "
+                             f"{v.blocks_w}x{v.blocks_h} blocks of {bs}, {v.mbs_w}x{v.mbs_h} MBs of {mb}")
+        if not (0 <= v.crop_left < v.coded_width and 0 <= v.crop_top < v.coded_height):
+            raise ValueError(f"codec info crop ({v.crop_left}, {v.crop_top}) outside the coded picture")
+        max_refs = v.ref_poc.shape[1]
+        if any(not 0 <= n <= max_refs for n in v.nb_refs):
+            raise ValueError(f"codec info nb_refs {list(v.nb_refs)} out of range")
+        nblocks, nmbs = v.blocks_w * v.blocks_h, v.mbs_w * v.mbs_h
+        arrays = [(v.block_type_offset, nblocks), (v.mb_qp_offset, nmbs)]
+        arrays += [(v.mb_residual_offset, nmbs)]
+        arrays += [(o, nblocks * 4) for o in v.mv_offset] + [(o, nblocks) for o in v.ref_idx_offset]
         for p in range(3):
-            h, w, ls = self.residual_height[p], self.residual_width[p], self.residual_linesize[p]
-            if self.residual_offset[p] and (h <= 0 or w <= 0 or ls < 2 * w):
+            h, w, ls = v.residual_height[p], v.residual_width[p], v.residual_linesize[p]
+            if v.residual_offset[p] and (h <= 0 or w <= 0 or ls < 2 * w):
                 raise ValueError(f"codec info residual plane {p}: {w}x{h}, linesize {ls}")
-            arrays.append((self.residual_offset[p], (h - 1) * ls + 2 * w if h > 0 else 0))
+            arrays.append((v.residual_offset[p], (h - 1) * ls + 2 * w if h > 0 else 0))
         for offset, nbytes in arrays:
-            if offset and not CODEC_INFO_DTYPE.itemsize <= offset <= self.size - nbytes:
+            if offset and not header_size <= offset <= v.size - nbytes:
                 raise ValueError(f"codec info array at offset {offset} ({nbytes} bytes) outside the "
-                                 f"{self.size}-byte buffer")
+                                 f"{v.size}-byte buffer")
 
     def _array(self, offset: int, dtype, shape, strides=None) -> np.ndarray | None:
         if not offset:
@@ -247,7 +258,7 @@ class CodecInfo:
 
     def __repr__(self) -> str:
         return (f"<CodecInfo {self.frame_type} decode_index={self.decode_index} poc={self.poc} "
-                f"coded={self.coded_width}x{self.coded_height} refs={self.nb_refs.tolist()}>")
+                f"coded={self.coded_width}x{self.coded_height} refs={list(self.nb_refs)}>")
 
 
 def parse_codec_info(buffer, width: int | None = None, height: int | None = None) -> CodecInfo:
