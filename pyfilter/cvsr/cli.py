@@ -5,6 +5,7 @@
     cvsr train --model ciaf-lite ...         train a model on shards
     cvsr eval --models ciaf-lite,... ...     Y-PSNR / SSIM tables, plot and crops on the eval split
     cvsr demo [--out out]                    the main job on a sample the project makes (see cvsr.demo)
+    cvsr upscale IN OUT [--model ciaf]       x4 super-resolution with the ffmpeg filter's host (cvsr.host)
 """
 from __future__ import annotations
 
@@ -114,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="video to encode (default: a clip of ../shared/data if present, else testsrc2)")
     m.add_argument("--frames", type=int, default=48)
     m.set_defaults(func=_cmd_demo)
+
+    from cvsr.host.cli import add_parser as add_upscale_parser
+
+    add_upscale_parser(sub)
     return parser
 
 
