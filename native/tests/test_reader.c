@@ -46,10 +46,12 @@ static unsigned touch(const CvsrFrame *f)
                 sum += f->data[p][(size_t)y * f->linesize[p] + x];
     for (size_t i = 0; i < f->codec_info_size; i++)
         sum += f->codec_info[i];
+    for (size_t i = 0; i < f->motion_vectors_size; i++)
+        sum += f->motion_vectors[i];
     return sum;
 }
 
-static int run_case(const char *expect, const char *path, int threads)
+static int run_case(const char *expect, const char *path, int threads, int rgb)
 {
     CvsrOptions opts;
     CvsrReader *r = NULL;
@@ -66,6 +68,10 @@ static int run_case(const char *expect, const char *path, int threads)
     }
     cvsr_options_default(&opts);
     opts.threads = threads;
+    if (rgb) {
+        opts.pix_fmt = CVSR_PIX_RGB24;
+        opts.export_mvs = 1;
+    }
     ret = cvsr_open(&r, path, &opts);
     if (ret < 0) {
         int ok = any || (!want_ok && ret == want_err);
@@ -108,8 +114,8 @@ static int run_case(const char *expect, const char *path, int threads)
                cvsr_last_error());
         return 0;
     }
-    printf("PASS %s: %s %dx%d, %d frames (threads %d, checksum %u)\n", path, info.codec_name,
-           info.width, info.height, nb, threads, sum);
+    printf("PASS %s: %s %dx%d, %d frames (threads %d, %s, checksum %u)\n", path, info.codec_name,
+           info.width, info.height, nb, threads, rgb ? "rgb24 + upstream MVs" : "yuv420p", sum);
     return 1;
 }
 
@@ -146,9 +152,11 @@ int main(int argc, char **argv)
             return 2;
         }
         *sep = 0;
-        ok &= run_case(argv[i], sep + 1, 1);
-        if (!strcmp(argv[i], "ok") || !strcmp(argv[i], "any"))
-            ok &= run_case(argv[i], sep + 1, 4);
+        ok &= run_case(argv[i], sep + 1, 1, 0);
+        if (!strcmp(argv[i], "ok") || !strcmp(argv[i], "any")) {
+            ok &= run_case(argv[i], sep + 1, 4, 0);
+            ok &= run_case(argv[i], sep + 1, 2, 1);
+        }
     }
     return ok ? 0 : 1;
 }
