@@ -92,6 +92,15 @@ def test_sparse_resblocks_inplace_and_plan_reuse():
     assert out.data_ptr() == xc.data_ptr()
 
 
+def test_workspace_survives_inference_mode_switches():
+    x, blocks, mask = _rand((1, 4, 8, 9), 17), _blocks(4, 1, 18), _mask((1, 8, 9), 0.5, 19)
+    ref = resblocks_ref(x, blocks, mask)
+    with torch.inference_mode():
+        torch.testing.assert_close(sparse_resblocks(x, blocks, mask), ref, atol=1e-5, rtol=1e-5)
+    with torch.no_grad():
+        torch.testing.assert_close(sparse_resblocks(x, blocks, mask), ref, atol=1e-5, rtol=1e-5)
+
+
 def test_sparse_resblocks_gradients_match_dense():
     x, blocks, mask = _rand((1, 3, 7, 8), 14), _blocks(3, 2, 15), _mask((1, 7, 8), 0.4, 16)
     params = [t.clone().requires_grad_() for blk in blocks for t in blk]

@@ -53,6 +53,16 @@ def test_warp_gradcheck(padding):
     assert torch.autograd.gradcheck(lambda f, fl: warp(f, fl, padding), (feat, flow), eps=1e-6, atol=1e-5)
 
 
+def test_half_precision_keeps_subpixel_accuracy():
+    w = 1280
+    feat = torch.linspace(0, 1, w).view(1, 1, 1, w).expand(1, 1, 2, w).contiguous()
+    flow = torch.full((1, 2, w, 2), 0.25)
+    flow[..., 1] = 0
+    out = warp(feat.half(), flow.half())
+    assert out.dtype == torch.float16
+    torch.testing.assert_close(out.float(), warp_ref(feat, flow), atol=2e-3, rtol=0)
+
+
 def test_bad_shapes_raise():
     with pytest.raises(ValueError, match="flow must be"):
         warp(torch.zeros(1, 2, 4, 4), torch.zeros(1, 4, 5, 2))

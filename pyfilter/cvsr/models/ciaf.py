@@ -155,7 +155,7 @@ class CIAF(nn.Module):
         """Backward-warp previous-frame data (n, c, h, w) to the current frame with the MV field."""
         if mv_field is None:
             return x
-        return warp(x, mv_field.to(x.dtype), padding="border")
+        return warp(x, mv_field, padding="border")  # interpolates in fp32 for fp16 features
 
     # -- one recurrent step -------------------------------------------------------------------
     def initial_state(self, lr: torch.Tensor) -> CIAFState:
@@ -181,7 +181,8 @@ class CIAF(nn.Module):
         feat_prop = self.align(state.feat, mv_field)
         # channels_last: 2.4x (32 ch) and 1.4x (128 ch) faster 3x3 convs than NCHW on the 2-core CPU
         # (oneDNN), and the sparse path then reads the features without a copy
-        x = torch.cat((lr, feat_prop.to(lr.dtype)), dim=1).contiguous(memory_format=torch.channels_last)
+        dtype = self.head.weight.dtype  # an fp16 model takes fp32 frames too (autocast runs fp32 weights)
+        x = torch.cat((lr.to(dtype), feat_prop.to(dtype)), dim=1).contiguous(memory_format=torch.channels_last)
         feat = F.leaky_relu(self.head(x), 0.1, inplace=True)
         feat = self._body(feat, feat_prop, residual_mask, sparse_impl)
         hr = F.pixel_shuffle(self.tail(feat), self.config.scale)

@@ -180,7 +180,8 @@ class _Workspace:
 
     def get(self, slot: str, numel: int, like: torch.Tensor) -> torch.Tensor:
         bufs = self._local.__dict__.setdefault("bufs", {})
-        key = (slot, like.device, like.dtype)
+        # inference tensors cannot be written outside inference mode: separate buffers for each
+        key = (slot, like.device, like.dtype, torch.is_inference_mode_enabled())
         buf = bufs.get(key)
         if buf is None or buf.numel() < numel:
             buf = like.new_empty((max(numel, 1),))
