@@ -54,7 +54,7 @@ _base_cache: dict[tuple, torch.Tensor] = {}
 
 def _normalised_base(h: int, w: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """(h, w, 2) normalised coordinates of the pixel centres; cached (one frame size per stream)."""
-    key = (h, w, device, dtype)
+    key = (h, w, device, dtype, torch.is_inference_mode_enabled())  # inference tensors stay in inference mode
     base = _base_cache.get(key)
     if base is None:
         ys = torch.linspace(-1.0, 1.0, h, device=device, dtype=dtype) if h > 1 else torch.full((1,), -1.0, device=device, dtype=dtype)
