@@ -183,6 +183,10 @@ class Frame:
         """int16 residual of plane 0/1/2, cropped to the frame."""
         return None if self.codec_info is None else self.codec_info.residual_cropped(plane)
 
+    def qp_field(self) -> np.ndarray | None:
+        """(h, w) int8 QP of each pixel's macroblock."""
+        return None if self.codec_info is None else self.codec_info.qp_field()
+
     @property
     def block_type(self) -> np.ndarray | None:
         """(blocks_h, blocks_w) grid of the coded picture."""
@@ -317,6 +321,15 @@ class Reader:
                 yield first
         while heap:
             yield heapq.heappop(heap)[2]
+
+    @property
+    def reorder_depth(self) -> int:
+        """The decoder's current output delay in frames (has_b_frames; may grow while decoding)."""
+        if self.closed:
+            return self.stream.has_b_frames
+        info = ffi.new("CvsrStreamInfo *")
+        check(lib.cvsr_stream_info(self._handle[0], info), self.path)
+        return int(info.has_b_frames)
 
     @property
     def decode_errors(self) -> int:
