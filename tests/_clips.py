@@ -83,7 +83,8 @@ class ClipFactory:
         return self._made[name]
 
     def get(self, recipe: str) -> Path:
-        """A named clip (RECIPES), or one of the bad inputs: "text", "truncated", "corrupt", "empty", "hevc"."""
+        """A named clip (RECIPES), or a ``_make_*`` input: "text", "empty", "truncated", "truncated_faststart",
+        "corrupt", "garbage_h264", "audio_only", "mjpeg", "hevc"."""
         if recipe in RECIPES:
             name, kwargs = RECIPES[recipe]
             return self.make(name, **kwargs)
@@ -133,6 +134,28 @@ class ClipFactory:
         """Random bytes under an .h264 name (the raw demuxer probes it by extension)."""
         p = self.root / "garbage.h264"
         p.write_bytes(bytes((i * 7919 + 13) & 0xFF for i in range(20000)))
+        return p
+
+    def _make_audio_only(self) -> Path:
+        p = self.root / "audio_only.wav"
+        subprocess.run([ffmpeg_path(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
+                        "-i", "sine=frequency=440:duration=0.2", str(p)], check=True, timeout=60)
+        return p
+
+    def _make_mjpeg(self) -> Path:
+        """Motion JPEG in Matroska (PyAV): a video codec the project's FFmpeg build cannot decode."""
+        import numpy as np
+        av = __import__("av")
+        p = self.root / "mjpeg.mkv"
+        with av.open(str(p), "w") as out:
+            stream = out.add_stream("mjpeg", rate=25)
+            stream.width, stream.height, stream.pix_fmt = 64, 32, "yuvj420p"
+            for i in range(3):
+                frame = av.VideoFrame.from_ndarray(np.full((32, 64, 3), 40 * i, np.uint8), format="rgb24")
+                for packet in stream.encode(frame.reformat(format="yuvj420p")):
+                    out.mux(packet)
+            for packet in stream.encode():
+                out.mux(packet)
         return p
 
     def _make_hevc(self) -> Path:

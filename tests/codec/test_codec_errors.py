@@ -35,6 +35,19 @@ def test_not_a_video(clips, recipe):
     assert str(clips.get(recipe)) in str(e.value)
 
 
+def test_no_video_stream(clips):
+    with pytest.raises(codec.StreamNotFoundError) as e:
+        cvsr.open(clips.get("audio_only"))
+    assert isinstance(e.value, ValueError)
+
+
+def test_codec_not_in_the_build(clips):
+    pytest.importorskip("av")
+    with pytest.raises(codec.DecoderNotFoundError, match="decoder") as e:
+        cvsr.open(clips.get("mjpeg"))
+    assert isinstance(e.value, ValueError)
+
+
 def test_truncated_faststart_decodes_what_is_there(clips):
     """Documented: the frames before the cut, then the end (the failed read is counted, not raised)."""
     path = clips.get("truncated_faststart")
