@@ -43,6 +43,13 @@ void launch_warp_bwd(unsigned nb, unsigned nt, const float* feat, const float* f
 void launch_im2col_active_b32(unsigned nb, unsigned nt, const unsigned* src, const long long* rows,
                               const long long* lut, unsigned* cols, long long A, int C, int H, int W, int K)
 { launch(nb, nt, im2col_active_b32, src, rows, lut, cols, A, C, H, W, K); }
+void launch_im2col_active_b16(unsigned nb, unsigned nt, const unsigned short* src, const long long* rows,
+                              const long long* lut, unsigned short* cols, long long A, int C, int H, int W,
+                              int K)
+{ launch(nb, nt, im2col_active_b16, src, rows, lut, cols, A, C, H, W, K); }
+void launch_scatter_rows_b16(unsigned nb, unsigned nt, const unsigned short* vals, const long long* rows,
+                             unsigned short* out, long long A, int C)
+{ launch(nb, nt, scatter_rows_b16, vals, rows, out, A, C); }
 void launch_scatter_rows_b32(unsigned nb, unsigned nt, const unsigned* vals, const long long* rows,
                              unsigned* out, long long A, int C)
 { launch(nb, nt, scatter_rows_b32, vals, rows, out, A, C); }
@@ -115,14 +122,17 @@ def test_emulated_warp_forward_backward(emulated, padding):
     torch.testing.assert_close(fle.grad, flr.grad, atol=1e-4, rtol=1e-4)
 
 
-def test_emulated_sparse_conv(emulated):
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_emulated_sparse_conv(emulated, dtype):
     from cvsr.ops import ActiveSet
 
-    x, wt, b = _rand((2, 5, 9, 13), 3), _rand((4, 5, 3, 3), 4), _rand((4,), 5)
+    x, wt, b = _rand((2, 5, 9, 13), 3), _rand((4, 5, 3, 3), 4, 0.3), _rand((4,), 5)
     base = _rand((2, 4, 9, 13), 6)
     mask = torch.rand(2, 9, 13, generator=torch.Generator().manual_seed(7)) < 0.4
-    out = emulated.sparse_conv(x, wt, b, ActiveSet.from_mask(mask), base)
-    torch.testing.assert_close(out, sparse_conv_ref(x, wt, b, mask, base), atol=1e-5, rtol=1e-5)
+    out = emulated.sparse_conv(x.to(dtype), wt.to(dtype), b.to(dtype), ActiveSet.from_mask(mask), base.to(dtype))
+    assert out.dtype == dtype
+    tol = 1e-5 if dtype == torch.float32 else 2e-2
+    torch.testing.assert_close(out.float(), sparse_conv_ref(x, wt, b, mask, base), atol=tol, rtol=tol)
 
 
 def test_emulated_sparse_resblocks(emulated):

@@ -48,7 +48,8 @@ def test_half_pixel_is_average():
 def test_warp_gradcheck(padding):
     feat = _rand((1, 2, 5, 6), 5, torch.float64).requires_grad_()
     # keep positions away from integer grid lines, where bilinear interpolation has kinks
-    flow = (_rand((1, 5, 6, 2), 6, torch.float64, 1.5).round() + 0.3 + 0.4 * torch.rand(1, 5, 6, 2, dtype=torch.float64))
+    flow = _rand((1, 5, 6, 2), 6, torch.float64, 1.5).round() + 0.3 + 0.4 * torch.rand(1, 5, 6, 2,
+                                                                                      dtype=torch.float64)
     flow.requires_grad_()
     assert torch.autograd.gradcheck(lambda f, fl: warp(f, fl, padding), (feat, flow), eps=1e-6, atol=1e-5)
 

@@ -57,8 +57,9 @@ def _normalised_base(h: int, w: int, device: torch.device, dtype: torch.dtype) -
     key = (h, w, device, dtype, torch.is_inference_mode_enabled())  # inference tensors stay in inference mode
     base = _base_cache.get(key)
     if base is None:
-        ys = torch.linspace(-1.0, 1.0, h, device=device, dtype=dtype) if h > 1 else torch.full((1,), -1.0, device=device, dtype=dtype)
-        xs = torch.linspace(-1.0, 1.0, w, device=device, dtype=dtype) if w > 1 else torch.full((1,), -1.0, device=device, dtype=dtype)
+        # linspace(-1, 1, 1) is [-1]: a size-1 axis samples index 0, as in warp_ref
+        ys = torch.linspace(-1.0, 1.0, h, device=device, dtype=dtype)
+        xs = torch.linspace(-1.0, 1.0, w, device=device, dtype=dtype)
         base = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1)
         if len(_base_cache) > 16:
             _base_cache.clear()
