@@ -275,7 +275,10 @@ class Reader:
         self.close()
 
     def __del__(self):
-        self.close()
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: the module may be half torn down
+            pass
 
     # -- reading -------------------------------------------------------------------
 
