@@ -74,8 +74,9 @@ def test_in_decode_order_without_codec_info(clips):
     assert [f.dts for f in decoded] == sorted(f.dts for f in decoded)
 
 
-def test_dense_fields_equal_repeated_grids(clips):
-    _, frames = read_all(clips.get("random_access"))
+@pytest.mark.parametrize("recipe", ["random_access", "odd_size"])
+def test_dense_fields_equal_repeated_grids(clips, recipe):
+    _, frames = read_all(clips.get(recipe))
     for f in frames:
         ci = f.codec_info
         bs, mb = ci.block_size, ci.mb_size
