@@ -43,21 +43,27 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def timed_interleaved(fns: dict, reps: int, device: str, warmup: int = 1) -> dict[str, list[float]]:
+def timed_interleaved(fns: dict, reps: int, device: str, warmup: int = 1,
+                      cpu_times: dict | None = None) -> dict[str, list[float]]:
     """Run each callable ``reps`` times, interleaved (ABAB...) so that machine load hits all alike;
-    returns seconds per call."""
+    returns wall seconds per call. ``cpu_times``, if given, receives this process's CPU seconds per call
+    (all threads), which other processes on a shared machine disturb less than wall time."""
     for _ in range(warmup):
         for fn in fns.values():
             fn()
     sync(device)
     times = {k: [] for k in fns}
+    if cpu_times is not None:
+        cpu_times.update({k: [] for k in fns})
     for _ in range(reps):
         for k, fn in fns.items():
             sync(device)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             fn()
             sync(device)
             times[k].append(time.perf_counter() - t0)
+            if cpu_times is not None:
+                cpu_times[k].append(time.process_time() - c0)
     return times
 
 

@@ -53,14 +53,17 @@ def bench_model(name, args, device, dtype):
 
         reps = args.reps if not (name.startswith(("ciaf", "baseline")) and MODELS[name][1].channels >= 128
                                  and device == "cpu") else args.big_reps
-        t = timed_interleaved({"dense": lambda: run(False), "sparse": lambda: run(True)}, reps, device)
+        cpu = {}
+        t = timed_interleaved({"dense": lambda: run(False), "sparse": lambda: run(True)}, reps, device,
+                              cpu_times=cpu)
     d, s = med(t["dense"]), med(t["sparse"])
+    cpu_ratio = med(cpu["dense"]) / med(cpu["sparse"])
     active = sum(m.float().mean().item() for m in masks) / len(masks)
     halo = sum(dilate_mask(m, 1).float().mean().item() for m in masks) / len(masks)
     gd, gs = conv_gmacs(model, h, w), conv_gmacs(model, h, w, active, halo)
     print(f"{name:14s} {dtype:5s} {device:5s} dense {d * 1e3:8.1f} ms {1 / d:6.2f} fps ({gd:5.1f} GMAC) | "
           f"sparse {active:.0%} {s * 1e3:8.1f} ms {1 / s:6.2f} fps ({gs:5.1f} GMAC) | speedup {d / s:4.2f}x "
-          f"(MAC ratio {gd / gs:4.2f}x, {reps} reps)")
+          f"(cpu time {cpu_ratio:4.2f}x, MAC ratio {gd / gs:4.2f}x, {reps} reps)")
 
 
 def main(argv=None):

@@ -43,20 +43,26 @@ def bench_block(args, device):
             fns[f"sparse {label}"] = lambda m=mask: sparse_resblocks(x_cl, block, m)
             fns[f"sparse {label} (plan reused)"] = lambda p=plan: sparse_resblocks(x_cl, block, p)
             cases.append((label, mask.float().mean().item(), plan.halo.count / (n * h * w)))
+    cpu = {}
     with torch.no_grad():
-        t = timed_interleaved(fns, args.reps, device)
+        t = timed_interleaved(fns, args.reps, device, cpu_times=cpu)
     dense = min(med(t["dense NCHW"]), med(t["dense channels_last"]))
+    dense_cpu = min(med(cpu["dense NCHW"]), med(cpu["dense channels_last"]))
     print(f"\n== one residual block (conv3x3-ReLU-conv3x3 + skip), {c} ch, {h}x{w}, {device}{dtype_note}, "
           f"median of {args.reps} ==")
     print(f"dense NCHW           {med(t['dense NCHW']) * 1e3:8.1f} ms")
     print(f"dense channels_last  {med(t['dense channels_last']) * 1e3:8.1f} ms   (ratios below use the faster dense)")
     print(f"{'mask':14s} {'active':>7s} {'halo':>6s} {'sparse ms':>10s} {'speedup':>8s} "
-          f"{'plan reused ms':>15s} {'speedup':>8s} {'ideal':>6s}")
+          f"{'plan reused ms':>15s} {'speedup':>8s} {'cpu-time speedup':>17s} {'ideal':>6s}")
     for label, active, halo in cases:
         s, sp = med(t[f"sparse {label}"]), med(t[f"sparse {label} (plan reused)"])
+        sc = med(cpu[f"sparse {label}"])
         ideal = 2.0 / (active + halo)  # conv1 on the halo, conv2 on the active set
         print(f"{label:14s} {active:7.1%} {halo:6.1%} {s * 1e3:10.1f} {dense / s:7.2f}x {sp * 1e3:15.1f} "
-              f"{dense / sp:7.2f}x {ideal:5.1f}x")
+              f"{dense / sp:7.2f}x {dense_cpu / sc:16.2f}x {ideal:5.1f}x")
+    print("speedup: dense wall / sparse wall (plan built in the call, or reused as the model does across its "
+          "blocks); cpu-time speedup: the same from process CPU time (steadier on a shared machine); "
+          "ideal: dense MACs / sparse MACs")
 
 
 def bench_warp(args, device):
