@@ -462,7 +462,14 @@ void cvsr_bridge_close(CvsrBridge **bridge)
     if (!b)
         return;
     if (b->host) {
+        PyObject *r;
         gil = PyGILState_Ensure();
+        /* close() only reports statistics: a failure there is not worth more than a warning. */
+        if (!(r = PyObject_CallMethod(b->host, "close", NULL))) {
+            PyErr_Clear();
+            bridge_log(b, NULL, NULL, CVSR_BRIDGE_LOG_WARNING, "cvsr host close failed\n");
+        }
+        Py_XDECREF(r);
         Py_CLEAR(b->host);
         PyGILState_Release(gil);
     }

@@ -21,14 +21,19 @@ _YCC_TO_RGB = torch.linalg.inv(_RGB_TO_YCC)
 
 
 def _upsample2(plane: torch.Tensor) -> torch.Tensor:
-    """(n, c, h, w) -> (n, c, 2h, 2w), bilinear with 3/4, 1/4 weights."""
-    p = F.pad(plane, (1, 1, 1, 1), mode="replicate")
-    rows = torch.stack((0.75 * p[:, :, 1:-1] + 0.25 * p[:, :, :-2],
-                        0.75 * p[:, :, 1:-1] + 0.25 * p[:, :, 2:]), dim=3)
-    rows = rows.flatten(2, 3)                                   # (n, c, 2h, w + 2)
-    cols = torch.stack((0.75 * rows[..., 1:-1] + 0.25 * rows[..., :-2],
-                        0.75 * rows[..., 1:-1] + 0.25 * rows[..., 2:]), dim=-1)
-    return cols.flatten(-2, -1)
+    """(n, c, h, w) -> (n, c, 2h, 2w), bilinear with 3/4, 1/4 weights and edge samples repeated.
+
+    Exactly ``F.interpolate(..., mode="bilinear", align_corners=False)`` at scale 2: output sample 2i
+    sits at source position i - 1/4, 2i + 1 at i + 1/4, positions clamped to the edge.
+    """
+    return F.interpolate(plane, scale_factor=2, mode="bilinear", align_corners=False)
+
+
+def _affine(x: torch.Tensor, matrix: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+    """Per-pixel ``matrix @ x + offset`` on (c, h, w): one (k, c) x (c, h*w) matmul."""
+    c, h, w = x.shape
+    out = torch.addmm(offset.to(x.device, x.dtype)[:, None], matrix.to(x.device, x.dtype), x.reshape(c, h * w))
+    return out.view(-1, h, w)
 
 
 def yuv420_to_rgb(y: torch.Tensor, u: torch.Tensor, v: torch.Tensor,
@@ -36,23 +41,28 @@ def yuv420_to_rgb(y: torch.Tensor, u: torch.Tensor, v: torch.Tensor,
     """Y (h, w), U and V (ceil(h/2), ceil(w/2)) uint8 -> (1, 3, h, w) RGB in [0, 1]."""
     h, w = y.shape
     calc = torch.float64 if dtype == torch.float64 else torch.float32
-    chroma = torch.stack((u, v))[None].to(calc)
-    chroma = _upsample2(chroma)[0, :, :h, :w]
-    ycc = torch.cat((y[None].to(calc), chroma)) - _YCC_OFFSET.to(y.device, calc)[:, None, None]
-    rgb = torch.einsum("ij,jhw->ihw", _YCC_TO_RGB.to(y.device, calc), ycc)
-    return (rgb / 255.0).clamp_(0.0, 1.0)[None].to(dtype)
+    chroma = _upsample2(torch.stack((u, v))[None].to(calc))[0, :, :h, :w]
+    ycc = torch.cat((y[None].to(calc), chroma))
+    # rgb / 255 = M^-1 (ycc - offset) / 255
+    matrix = _YCC_TO_RGB / 255.0
+    rgb = _affine(ycc, matrix, -(matrix @ _YCC_OFFSET))
+    return rgb.clamp_(0.0, 1.0)[None].to(dtype)
 
 
 def rgb_to_yuv420(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(1, 3, h, w) RGB in [0, 1] -> Y (h, w), U, V (ceil(h/2), ceil(w/2)) uint8."""
+    """(1, 3, h, w) RGB in [0, 1] -> Y (h, w), U, V (ceil(h/2), ceil(w/2)) uint8.
+
+    Chroma is the 2x2 mean of the full-resolution chroma, computed as the chroma of the 2x2 mean RGB
+    (the conversion is affine, so both are the same up to float rounding) to skip full-size U and V.
+    """
     _, _, h, w = rgb.shape
     calc = torch.float64 if rgb.dtype == torch.float64 else torch.float32
-    rgb = rgb[0].to(calc).clamp(0.0, 1.0) * 255.0
-    ycc = torch.einsum("ij,jhw->ihw", _RGB_TO_YCC.to(rgb.device, calc), rgb)
-    ycc = ycc + _YCC_OFFSET.to(rgb.device, calc)[:, None, None]
-    luma = ycc[0].round().clamp_(0, 255).to(torch.uint8)
-    chroma = ycc[1:][None]
+    rgb = rgb[0].to(calc).clamp(0.0, 1.0)
+    matrix = _RGB_TO_YCC * 255.0
+    luma = _affine(rgb, matrix[:1], _YCC_OFFSET[:1])[0]
     if h % 2 or w % 2:
-        chroma = F.pad(chroma, (0, w % 2, 0, h % 2), mode="replicate")
-    chroma = F.avg_pool2d(chroma, 2)[0].round().clamp_(0, 255).to(torch.uint8)
+        rgb = F.pad(rgb[None], (0, w % 2, 0, h % 2), mode="replicate")[0]
+    chroma = _affine(F.avg_pool2d(rgb[None], 2)[0], matrix[1:], _YCC_OFFSET[1:])
+    luma = luma.round_().clamp_(0, 255).to(torch.uint8)
+    chroma = chroma.round_().clamp_(0, 255).to(torch.uint8)
     return luma, chroma[0], chroma[1]

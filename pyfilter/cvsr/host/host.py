@@ -14,6 +14,7 @@ dense residual mask) and the host warns once.
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -99,6 +100,10 @@ class Host:
         self._warned: set[str] = set()
         self.frames_aligned = 0
         self.frames_unaligned = 0
+        self.frames_out = 0
+        self.model_seconds = 0.0              # inside model.step
+        self._first_send: float | None = None
+        self._last_out: float | None = None
         self._log(LOG_VERBOSE, f"cvsr host: {self.model.describe()}\n")
 
     # -- the filter's interface -------------------------------------------------
@@ -111,6 +116,8 @@ class Host:
         codec_info: the AV_FRAME_DATA_CODEC_INFO bytes or None.  Nothing passed
         in is referenced after the call returns.
         """
+        if self._first_send is None:
+            self._first_send = time.perf_counter()
         if width <= 0 or height <= 0:
             raise ValueError(f"invalid frame size {width}x{height}")
         cw, ch = (width + 1) // 2, (height + 1) // 2
@@ -146,7 +153,17 @@ class Host:
         """The next upscaled frame in display order as (pts, Y, U, V) uint8 arrays, or None."""
         if not self._display or self._display[0] not in self._done:
             return None
+        self.frames_out += 1
+        self._last_out = time.perf_counter()
         return self._done.pop(self._display.popleft())
+
+    def close(self) -> None:
+        """Log where the time went (av_log verbose from ffmpeg): the model vs everything around it."""
+        if self.frames_out and self._last_out is not None:
+            wall = self._last_out - self._first_send
+            self._log(LOG_VERBOSE, f"cvsr host: {self.frames_out} frames ({self.frames_aligned} aligned), "
+                      f"{wall:.3f} s from first input to last output, {self.model_seconds:.3f} s in the model "
+                      f"(pipeline/model {wall / max(self.model_seconds, 1e-9):.3f})\n")
 
     @property
     def latency(self) -> int:
@@ -208,6 +225,8 @@ class Host:
             self.frames_unaligned += 1
         if flow is not None:
             flow, mask = flow.to(m.device, m.dtype), mask.to(m.device)
+        t = time.perf_counter()
         hr, self._state = m.step(lr, flow, mask, self._state)
+        self.model_seconds += time.perf_counter() - t
         y, u, v = rgb_to_yuv420(hr)
         return (work.pts, y.cpu().numpy(), u.cpu().numpy(), v.cpu().numpy())

@@ -1,0 +1,164 @@
+"""bench/filter: the whole ``ffmpeg -i clip -vf cvsr -f null -`` run vs the bare model loop on the same frames.
+
+One run measures, on one clip (H.264 random access, B-frames):
+
+* ffmpeg: wall time of the complete command (decode with codec-info export,
+  bridge, host: colour conversion, alignment, scheduling; model; -f null), for
+  the full clip and for its first ``--short`` frames; the difference gives the
+  steady-state time per frame without interpreter start-up and model loading;
+* bare model loop: the host's ``model.step`` calls alone (timed inside the host
+  over the same frames in the same order, decoded with the project's reader),
+  i.e. what a hand-written loop over pre-made tensors would cost;
+* peak RSS of the ffmpeg process, sampled during the run: flat means no leak.
+
+Prints ratios (ffmpeg / bare model, target <= 1.05) from this one run; never
+asserts on time.  The model is the registered config (``--model``), with its
+packaged weights when present, else a seeded untrained copy (speed does not
+depend on the weights).
+
+    .venv/bin/python bench/filter.py --frames 2000 --size 160x96 --model ciaf-lite --threads 2
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+FFMPEG = BIN / "ffmpeg"
+
+
+def make_clip(path: Path, frames: int, size: str, rate: int = 25) -> None:
+    subprocess.run([FFMPEG, "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=s={size}:r={rate}",
+                    "-frames:v", str(frames), "-c:v", "libx264", "-preset", "fast", "-crf", "23",
+                    "-bf", "2", "-refs", "3", "-g", "250", str(path)], check=True, timeout=600)
+
+
+def model_spec(name: str, folder: Path) -> tuple[str, str]:
+    """The checkpoint to run: packaged weights if present, else a seeded untrained one (timing only)."""
+    import torch
+
+    from cvsr.models import MODELS, build_model, save_checkpoint, weights_path
+
+    if Path(name).is_file():
+        return name, "checkpoint"
+    if weights_path(name).is_file():
+        return name, "packaged weights"
+    torch.manual_seed(0)
+    path = folder / f"{name}-untrained.safetensors"
+    save_checkpoint(build_model(name), path, name=name)
+    assert name in MODELS
+    return str(path), "untrained (timing only)"
+
+
+def rss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def run_ffmpeg(clip: Path, model: str, threads: int, frames: int | None) -> tuple[float, list[tuple[float, int]]]:
+    """Wall seconds of the whole command and (time, RSS KiB) samples every 0.1 s."""
+    cmd = [FFMPEG, "-v", "error", "-nostdin", "-threads", "1", "-i", str(clip),
+           "-vf", f"cvsr=model={model}:threads={threads}"]
+    if frames:
+        cmd += ["-frames:v", str(frames)]
+    cmd += ["-f", "null", "-"]
+    samples: list[tuple[float, int]] = []
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE)
+
+    def sample():
+        while proc.poll() is None:
+            samples.append((time.perf_counter() - t0, rss_kib(proc.pid)))
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    err = proc.communicate()[1]
+    elapsed = time.perf_counter() - t0
+    sampler.join()
+    if proc.returncode != 0:
+        raise RuntimeError(f"ffmpeg failed: {err.decode(errors='replace')[-2000:]}")
+    return elapsed, [s for s in samples if s[1] > 0]
+
+
+def bare_model_loop(clip: Path, model: str, threads: int) -> tuple[float, float, int]:
+    """(seconds in model.step, seconds of the whole Python host loop incl. decoding, frames)."""
+    from cvsr.codec import open as open_video
+    from cvsr.host import Host
+
+    host = Host(model=model, threads=threads)
+    step = host.model.step
+    spent = [0.0]
+
+    def timed_step(*args):
+        t = time.perf_counter()
+        out = step(*args)
+        spent[0] += time.perf_counter() - t
+        return out
+
+    host.model.step = timed_step
+    frames = 0
+    t0 = time.perf_counter()
+    with open_video(clip, threads=1) as reader:
+        for frame in reader:
+            info = frame.codec_info.buffer() if frame.codec_info is not None else None
+            host.send(frame.planes, None, frame.width, frame.height, frame.pts or 0, info)
+            while host.receive() is not None:
+                frames += 1
+    host.flush()
+    while host.receive() is not None:
+        frames += 1
+    return spent[0], time.perf_counter() - t0, frames
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--frames", type=int, default=2000)
+    ap.add_argument("--short", type=int, default=100, help="frames of the start-up run")
+    ap.add_argument("--size", default="160x96", help="LR size WxH")
+    ap.add_argument("--model", default="ciaf-lite", help="registered name or checkpoint path")
+    ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (both runs)")
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        clip = folder / "clip.mp4"
+        make_clip(clip, args.frames, args.size)
+        model, weights = model_spec(args.model, folder)
+
+        t_model, t_host, n = bare_model_loop(clip, model, args.threads)
+        t_short, _ = run_ffmpeg(clip, model, args.threads, args.short)
+        t_full, rss = run_ffmpeg(clip, model, args.threads, None)
+
+    per_frame_ff = (t_full - t_short) / (args.frames - args.short)
+    per_frame_model = t_model / n
+    print(f"clip: {n} frames {args.size} H.264 (B-frames), model {args.model} [{weights}], "
+          f"torch threads {args.threads}")
+    print(f"bare model loop:        {n / t_model:8.2f} fps  ({1000 * per_frame_model:.2f} ms/frame in model.step)")
+    print(f"python host loop:       {n / t_host:8.2f} fps  (reader + host + model, no ffmpeg)")
+    print(f"ffmpeg -vf cvsr, whole: {args.frames / t_full:8.2f} fps  ({t_full:.1f} s incl. start-up "
+          f"{t_short - args.short * per_frame_ff:.1f} s)")
+    print(f"ffmpeg -vf cvsr, steady:{1 / per_frame_ff:8.2f} fps  ({1000 * per_frame_ff:.2f} ms/frame)")
+    print(f"ratio ffmpeg steady / bare model: {per_frame_ff / per_frame_model:.3f}  (target <= 1.05)")
+    print(f"ratio ffmpeg whole  / bare model: {t_full / t_model:.3f}")
+    if rss:
+        quarter = [max(r for t, r in rss if t <= t_full * q) for q in (0.25, 0.5, 0.75, 1.0)]
+        print("peak RSS of ffmpeg at 25/50/75/100% of the run: "
+              + " / ".join(f"{r / 1024:.0f}" for r in quarter) + " MiB"
+              + f"; growth 25%->100%: {quarter[3] / quarter[0]:.3f}x (flat = no leak)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
