@@ -233,3 +233,18 @@ def test_host_linesize_larger_than_width(tiny_model):
     ref.send((y, u, v), None, 12, 8, 0)
     a, b = host.receive(), ref.receive()
     assert all(np.array_equal(x, z) for x, z in zip(a[1:], b[1:]))
+
+
+@pytest.mark.parametrize("h, w", [(16, 24), (15, 23)])
+def test_color_numpy_equals_torch(h, w):
+    from cvsr.host.color import rgb_to_yuv420_np, yuv420_to_rgb_np
+
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 256, (h, w), dtype=np.uint8)
+    u, v = (rng.integers(0, 256, ((h + 1) // 2, (w + 1) // 2), dtype=np.uint8) for _ in range(2))
+    ours = yuv420_to_rgb_np(y, u, v)
+    ref = yuv420_to_rgb(*(torch.from_numpy(p) for p in (y, u, v))).numpy()
+    assert ours.shape == (1, 3, h, w) and np.abs(ours - ref).max() < 1e-5
+    rgb = rng.random((1, 3, 4 * h, 4 * w), dtype=np.float32) * 1.2 - 0.1
+    for a, b in zip(rgb_to_yuv420_np(rgb), rgb_to_yuv420(torch.from_numpy(rgb))):
+        assert a.shape == b.shape and np.abs(a.astype(int) - b.numpy()).max() <= 1

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from .align import PrevFrame, align_to_previous
-from .color import rgb_to_yuv420, yuv420_to_rgb
+from .color import rgb_to_yuv420, rgb_to_yuv420_np, yuv420_to_rgb, yuv420_to_rgb_np
 from .model import LoadedModel, load_model
 from .scheduler import DecodeOrderScheduler
 
@@ -213,7 +213,11 @@ class Host:
         m = self.model
         if work.intra:
             self._reset()
-        lr = yuv420_to_rgb(work.y.to(m.device), work.u.to(m.device), work.v.to(m.device), m.dtype)
+        on_cpu = m.device.type == "cpu"
+        if on_cpu:
+            lr = torch.from_numpy(yuv420_to_rgb_np(work.y.numpy(), work.u.numpy(), work.v.numpy()))
+        else:
+            lr = yuv420_to_rgb(work.y.to(m.device), work.u.to(m.device), work.v.to(m.device), m.dtype)
         if work.info is not None:
             a = align_to_previous(work.info, self._prev, work.width, work.height)
             flow, mask = torch.from_numpy(a.flow)[None], torch.from_numpy(a.residual_mask)[None, None]
@@ -228,5 +232,7 @@ class Host:
         t = time.perf_counter()
         hr, self._state = m.step(lr, flow, mask, self._state)
         self.model_seconds += time.perf_counter() - t
+        if on_cpu:
+            return (work.pts, *rgb_to_yuv420_np(hr.numpy()))
         y, u, v = rgb_to_yuv420(hr)
         return (work.pts, y.cpu().numpy(), u.cpu().numpy(), v.cpu().numpy())
