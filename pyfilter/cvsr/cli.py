@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--sparse", action="store_true",
                    help="CIAF sparse training: Gumbel mask CNN + sparsity loss on the paper's schedule")
     t.add_argument("--log-every", type=int, default=10)
+    t.add_argument("--stop-at", type=int, default=None,
+                   help="stop after this many steps; learning-rate and mask schedules still follow --steps")
     t.add_argument("--config", default=None, help="JSON overrides of the model config, e.g. '{\"channels\": 32}'")
     t.set_defaults(func=_cmd_train)
 

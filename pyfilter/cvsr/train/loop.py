@@ -11,8 +11,9 @@
 
 A run folder holds ``checkpoint.pt`` (model, optimizer, scheduler, step, every RNG: resumable
 with ``--resume``), ``train.jsonl`` (one record per ``log_every`` steps), ``options.json`` and, at the
-end, ``<model>.safetensors`` (fp32, ``cvsr.models`` checkpoint format; ``cvsr.train.export`` makes the
-fp16 shipped file).
+end, ``<model>.safetensors`` (fp32) and ``<model>.fp16.safetensors`` (what ships), both in the
+``cvsr.models`` checkpoint format.  ``stop_at`` ends a run early without changing its schedules
+(which follow ``steps``).
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cvsr.models import MODELS, gumbel_temperature, save_checkpoint, sparsity_loss, sparsity_weight
+from cvsr.models import MODELS, gumbel_temperature, sparsity_loss, sparsity_weight
 from cvsr.train.dataset import Batch, ClipPatches
 
 PAPER_EPOCHS = 60
@@ -54,6 +55,7 @@ class TrainOptions:
     resume: bool = False
     config: str | None = None
     sparse: bool = False
+    stop_at: int | None = None
     progress: bool = True
 
 
@@ -155,12 +157,13 @@ def train(opts: TrainOptions) -> Path:
     from tqdm import tqdm
 
     log = open(out / "train.jsonl", "a")
-    bar = tqdm(total=opts.steps, initial=step, desc=f"train {opts.model}", unit="step", mininterval=5,
+    last = min(opts.steps, opts.stop_at or opts.steps)
+    bar = tqdm(total=last, initial=step, desc=f"train {opts.model}", unit="step", mininterval=5,
                disable=not opts.progress, dynamic_ncols=True)
     model.train()
     t_start, window = time.time(), []
     try:
-        while step < opts.steps:
+        while step < last:
             batch = data.sample(opts.batch).to(device)
             loss, scalars = train_step(model, batch, opts, step, gen)
             if not math.isfinite(loss.item()):
@@ -172,7 +175,7 @@ def train(opts: TrainOptions) -> Path:
             step += 1
             window.append(scalars["charbonnier"])
             bar.update(1)
-            if step % opts.log_every == 0 or step == opts.steps:
+            if step % opts.log_every == 0 or step == last:
                 rec = {"step": step, "loss": float(np.mean(window)), "lr": optim.param_groups[0]["lr"],
                        "elapsed_s": round(time.time() - t_start, 1), **{k: v for k, v in scalars.items()
                                                                          if k != "charbonnier"}}
@@ -180,14 +183,14 @@ def train(opts: TrainOptions) -> Path:
                 log.flush()
                 bar.set_postfix(loss=f"{rec['loss']:.4f}")
                 window = []
-            if step % opts.save_every == 0 or step == opts.steps:
+            if step % opts.save_every == 0 or step == last:
                 save(ckpt_path)
     finally:
         bar.close()
         log.close()
+    from cvsr.train.export import export
+
     final = out / f"{opts.model}.safetensors"
-    save_checkpoint(model.eval(), final, name=opts.model,
-                    extra={"steps": str(step), "trained_with": json.dumps({"patch": opts.patch, "batch": opts.batch,
-                                                                           "frames": opts.frames, "lr": opts.lr,
-                                                                           "sparse": opts.sparse})})
+    export(ckpt_path, final, half=False)
+    export(ckpt_path, out / f"{opts.model}.fp16.safetensors", half=True)
     return final
