@@ -222,3 +222,24 @@ def test_no_frames(make_clip, tiny_model, tmp_path):
     r = ffmpeg("-i", src, "-vf", f"trim=start_frame=100,{cvsr(tiny_model)}", "-c:v", "rawvideo", out,
                check=False, timeout=60)
     assert r.returncode == 0 or b"Output file is empty" in r.stderr
+
+
+def test_hevc_runs_without_alignment(have_filter, tiny_model, tmp_path):
+    """HEVC has no codec-info export: the filter warns once and upscales every frame unaligned."""
+    av = pytest.importorskip("av")
+    if "libx265" not in av.codecs_available:
+        pytest.skip("PyAV has no libx265 encoder")
+    src = tmp_path / "hevc.mp4"
+    with av.open(str(src), "w") as container:
+        stream = container.add_stream("libx265", rate=10, options={"log-level": "error"})
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(8):
+            img = np.full((48, 64, 3), 20 * i, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    out = tmp_path / "out.nut"
+    r = ffmpeg("-i", src, "-vf", cvsr(tiny_model), "-c:v", "rawvideo", out)
+    assert r.stderr.count(NO_INFO) == 1
+    assert len(probe_frames(out)) == 8
