@@ -26,6 +26,9 @@ class BuildExtWithShim(build_ext):
         if not lib.exists():
             raise SystemExit(f"cvsr: {lib} not found: build the native shim first "
                              "(cmake -S . -B build && cmake --build build), or run ./setup.sh")
+        # Always rebuild: the extension is small, and a stale one (compiled
+        # against an older cvsr.h) would misread libcvsr's structs.
+        self.force = True
         super().run()
         dest = Path(self.get_ext_fullpath("cvsr._native")).parent / LIBCVSR
         if dest.is_symlink() or dest.exists():

@@ -64,6 +64,7 @@ RECIPES: dict[str, tuple[str, dict]] = {
     "ten_bit": ("ten_bit.mp4", dict(pix_fmt="yuv420p10le", frames=6)),
     "interlaced": ("interlaced.mp4", dict(frames=6, x264_params="interlaced=1")),
     "slices": ("slices.mp4", dict(bframes=2, refs=2, x264_params="slices=4")),
+    "yuv422p": ("yuv422p.mp4", dict(bframes=2, refs=2, frames=8, pix_fmt="yuv422p", size="322x182")),
 }
 
 

@@ -59,9 +59,28 @@ static int check_options(const CvsrOptions *o)
         return cvsr_set_error(AVERROR(EINVAL), "threads must be 0 (auto) to 64, got %d", o->threads);
     if (o->thread_type < CVSR_THREAD_AUTO || o->thread_type > CVSR_THREAD_SLICE)
         return cvsr_set_error(AVERROR(EINVAL), "unknown thread_type %d", o->thread_type);
-    if (o->pix_fmt != CVSR_PIX_YUV420P && o->pix_fmt != CVSR_PIX_RGB24)
+    if (o->pix_fmt != CVSR_PIX_YUV420P && o->pix_fmt != CVSR_PIX_RGB24 && o->pix_fmt != CVSR_PIX_NATIVE)
         return cvsr_set_error(AVERROR(EINVAL), "unknown pix_fmt %d", o->pix_fmt);
     return 0;
+}
+
+/* The format handed out for a decoded frame of format src. */
+static enum AVPixelFormat output_format(const CvsrReader *r, int src)
+{
+    static const enum AVPixelFormat native[] = {
+        AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUV422P, AV_PIX_FMT_YUVJ422P,
+        AV_PIX_FMT_YUV444P, AV_PIX_FMT_YUVJ444P, AV_PIX_FMT_YUV440P, AV_PIX_FMT_YUVJ440P,
+    };
+
+    if (r->opts.pix_fmt == CVSR_PIX_RGB24)
+        return AV_PIX_FMT_RGB24;
+    if (src == AV_PIX_FMT_YUVJ420P)
+        return src;                       /* same layout as yuv420p: never converted */
+    if (r->opts.pix_fmt == CVSR_PIX_NATIVE)
+        for (size_t i = 0; i < sizeof(native) / sizeof(native[0]); i++)
+            if (src == native[i])
+                return src;
+    return AV_PIX_FMT_YUV420P;
 }
 
 static int open_decoder(CvsrReader *r, const char *url, const AVCodec *codec)
@@ -134,7 +153,6 @@ int cvsr_open(CvsrReader **out, const char *url, const CvsrOptions *opts)
     ret = check_options(&r->opts);
     if (ret < 0)
         goto fail;
-    r->out_fmt = r->opts.pix_fmt == CVSR_PIX_RGB24 ? AV_PIX_FMT_RGB24 : AV_PIX_FMT_YUV420P;
 
     ret = avformat_open_input(&r->fmt, url, NULL, NULL);
     if (ret < 0) {
@@ -154,6 +172,7 @@ int cvsr_open(CvsrReader **out, const char *url, const CvsrOptions *opts)
         goto fail;
     }
     r->st = r->fmt->streams[idx];
+    r->out_fmt = output_format(r, r->st->codecpar->format);
     for (unsigned i = 0; i < r->fmt->nb_streams; i++)
         if ((int)i != idx)
             r->fmt->streams[i]->discard = AVDISCARD_ALL;
@@ -252,15 +271,15 @@ int64_t cvsr_decode_errors(const CvsrReader *r)
     return r ? r->nb_errors : 0;
 }
 
-/* Convert src into a new frame of r->out_fmt, keeping its properties and side data. */
-static int convert(CvsrReader *r, AVFrame *src, AVFrame **out)
+/* Convert src into a new frame of format fmt, keeping its properties and side data. */
+static int convert(CvsrReader *r, AVFrame *src, enum AVPixelFormat fmt, AVFrame **out)
 {
     AVFrame *dst = av_frame_alloc();
     int ret;
 
     if (!dst)
         return AVERROR(ENOMEM);
-    dst->format = r->out_fmt;
+    dst->format = fmt;
     dst->width = src->width;
     dst->height = src->height;
     ret = av_frame_get_buffer(dst, 0);
@@ -276,7 +295,7 @@ static int convert(CvsrReader *r, AVFrame *src, AVFrame **out)
         ret = AVERROR(EINVAL);
         goto fail;
     }
-    if (r->out_fmt == AV_PIX_FMT_RGB24) {
+    if (fmt == AV_PIX_FMT_RGB24) {
         int full = src->color_range == AVCOL_RANGE_JPEG || src->format == AV_PIX_FMT_YUVJ420P;
         int cs = src->colorspace == AVCOL_SPC_BT709 ? SWS_CS_ITU709 : SWS_CS_DEFAULT;
         const int *coefs = sws_getCoefficients(cs);
@@ -300,6 +319,7 @@ static int make_frame(CvsrReader *r, CvsrFrame **out)
     FramePriv *priv;
     const AVFrameSideData *sd;
     int64_t pkt_index = (int64_t)(intptr_t)src->opaque;
+    enum AVPixelFormat out_fmt = AV_PIX_FMT_NONE;
     int ret;
 
     f = av_mallocz(sizeof(*f) + sizeof(*priv));
@@ -310,8 +330,8 @@ static int make_frame(CvsrReader *r, CvsrFrame **out)
     priv = (FramePriv *)(f + 1);
     f->priv = priv;
 
-    if (src->format == r->out_fmt ||
-        (r->out_fmt == AV_PIX_FMT_YUV420P && src->format == AV_PIX_FMT_YUVJ420P)) {
+    out_fmt = output_format(r, src->format);
+    if (src->format == out_fmt) {
         img = av_frame_alloc();
         if (!img) {
             ret = AVERROR(ENOMEM);
@@ -319,7 +339,7 @@ static int make_frame(CvsrReader *r, CvsrFrame **out)
         }
         av_frame_move_ref(img, src);
     } else {
-        ret = convert(r, src, &img);
+        ret = convert(r, src, out_fmt, &img);
         av_frame_unref(src);
         if (ret < 0)
             goto fail;
@@ -328,16 +348,17 @@ static int make_frame(CvsrReader *r, CvsrFrame **out)
 
     f->width = img->width;
     f->height = img->height;
-    if (r->out_fmt == AV_PIX_FMT_RGB24) {
+    if (out_fmt == AV_PIX_FMT_RGB24) {
         f->nb_planes = 1;
         f->plane_width[0] = img->width * 3;
         f->plane_height[0] = img->height;
     } else {
+        const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(out_fmt);
         f->nb_planes = 3;
         f->plane_width[0] = img->width;
         f->plane_height[0] = img->height;
-        f->plane_width[1] = f->plane_width[2] = (img->width + 1) >> 1;
-        f->plane_height[1] = f->plane_height[2] = (img->height + 1) >> 1;
+        f->plane_width[1] = f->plane_width[2] = AV_CEIL_RSHIFT(img->width, desc->log2_chroma_w);
+        f->plane_height[1] = f->plane_height[2] = AV_CEIL_RSHIFT(img->height, desc->log2_chroma_h);
     }
     for (int i = 0; i < f->nb_planes; i++) {
         f->data[i] = img->data[i];
@@ -376,7 +397,7 @@ fail:
     av_frame_free(&img);
     av_free(f);
     return cvsr_set_error(ret, "frame %" PRId64 ": converting to %s", r->nb_output,
-                          av_get_pix_fmt_name(r->out_fmt));
+                          out_fmt == AV_PIX_FMT_NONE ? "?" : av_get_pix_fmt_name(out_fmt));
 }
 
 /* Errors that skipping the packet cannot cure: out of memory, or a stream the

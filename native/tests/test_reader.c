@@ -71,6 +71,8 @@ static int run_case(const char *expect, const char *path, int threads, int rgb)
     if (rgb) {
         opts.pix_fmt = CVSR_PIX_RGB24;
         opts.export_mvs = 1;
+    } else if (threads == 4) {
+        opts.pix_fmt = CVSR_PIX_NATIVE;
     }
     ret = cvsr_open(&r, path, &opts);
     if (ret < 0) {
@@ -115,7 +117,7 @@ static int run_case(const char *expect, const char *path, int threads, int rgb)
         return 0;
     }
     printf("PASS %s: %s %dx%d, %d frames (threads %d, %s, checksum %u)\n", path, info.codec_name,
-           info.width, info.height, nb, threads, rgb ? "rgb24 + upstream MVs" : "yuv420p", sum);
+           info.width, info.height, nb, threads, rgb ? "rgb24 + upstream MVs" : threads == 4 ? "native" : "yuv420p", sum);
     return 1;
 }
 

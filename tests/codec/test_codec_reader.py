@@ -261,3 +261,20 @@ def test_coexists_with_pyav(clips):
     assert len(theirs) == len(ours)
     for a, b in zip(theirs, ours):
         np.testing.assert_array_equal(a, b.y)
+
+
+def test_native_pix_fmt_keeps_chroma_resolution(clips):
+    path = clips.get("yuv422p")
+    with cvsr.open(path, pix_fmt="native") as r:
+        assert r.stream.pix_fmt == r.stream.out_pix_fmt == "yuv422p"
+        native = list(r)
+    _, converted = read_all(path)
+    for a, b in zip(native, converted):
+        assert a.y.shape == (182, 322) and a.u.shape == a.v.shape == (182, 161)
+        assert b.u.shape == (91, 161)
+        np.testing.assert_array_equal(a.y, b.y)
+        assert a.codec_info is not None
+    with pytest.raises(ValueError, match="pix_fmt"):
+        cvsr.open(path, pix_fmt="nv12")
+    with pytest.raises(ValueError, match="conflicts"):
+        cvsr.open(path, rgb=True, pix_fmt="native")

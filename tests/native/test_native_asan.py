@@ -19,6 +19,7 @@ def test_reader_under_asan(clips, tmp_path):
         ("ok", clips.get("random_access")),
         ("ok", clips.get("odd_size")),
         ("ok", clips.get("slices")),
+        ("ok", clips.get("yuv422p")),
         ("ENOENT", tmp_path / "missing.mp4"),
         ("INVALIDDATA", clips.get("text")),
         ("INVALIDDATA", clips.get("empty")),

@@ -35,6 +35,7 @@ extern "C" {
 enum CvsrPixFmt {
     CVSR_PIX_YUV420P = 0, ///< 3 planes, 8 bit, chroma subsampled 2x2 (decoder output, zero-copy when it is already yuv420p)
     CVSR_PIX_RGB24   = 1, ///< 1 packed plane R, G, B (converted with swscale, BT.601 limited range unless tagged)
+    CVSR_PIX_NATIVE  = 2, ///< the decoder's 8-bit planar YUV as is, zero-copy (4:2:0, 4:2:2, 4:4:4, 4:4:0); other formats converted to yuv420p
 };
 
 /** Decoder threading, as AVCodecContext.thread_type. */
@@ -72,7 +73,7 @@ typedef struct CvsrStreamInfo {
     int stream_index;              ///< index of the decoded stream in the container
     char codec_name[32];           ///< e.g. "h264", "hevc"
     char pix_fmt[32];              ///< pixel format of the source, e.g. "yuv420p"
-    char out_pix_fmt[32];          ///< pixel format handed out: "yuv420p" or "rgb24"
+    char out_pix_fmt[32];          ///< pixel format handed out: "yuv420p", "rgb24", or with CVSR_PIX_NATIVE e.g. "yuv422p"
 } CvsrStreamInfo;
 
 /**
@@ -82,7 +83,7 @@ typedef struct CvsrStreamInfo {
  */
 typedef struct CvsrFrame {
     int width, height;         ///< display size
-    int nb_planes;             ///< 3 for yuv420p, 1 for rgb24
+    int nb_planes;             ///< 3 for YUV, 1 for rgb24
     const uint8_t *data[4];    ///< plane pointers (top-left displayed sample)
     int linesize[4];           ///< bytes between rows of each plane
     int plane_width[4];        ///< samples (rgb24: pixels * 3 bytes) per row of each plane

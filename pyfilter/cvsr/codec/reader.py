@@ -24,9 +24,10 @@ from ._lib import ffi, lib
 from .errors import check, error_for
 from .info import NOPTS, CodecInfo, MOTION_VECTOR_DTYPE
 
-__all__ = ["open", "Reader", "Frame", "StreamInfo", "THREAD_TYPES"]
+__all__ = ["open", "Reader", "Frame", "StreamInfo", "THREAD_TYPES", "PIX_FMTS"]
 
 THREAD_TYPES = {"auto": lib.CVSR_THREAD_AUTO, "frame": lib.CVSR_THREAD_FRAME, "slice": lib.CVSR_THREAD_SLICE}
+PIX_FMTS = {"yuv420p": lib.CVSR_PIX_YUV420P, "rgb24": lib.CVSR_PIX_RGB24, "native": lib.CVSR_PIX_NATIVE}
 # H.264's largest reorder depth (max_dpb_frames): the bound on how far a frame
 # can come out of the decoder after later-decoded ones.
 _MAX_REORDER = 16
@@ -76,8 +77,9 @@ class StreamInfo:
 class Frame:
     """One decoded frame.
 
-    Pixels: ``y`` (h, w), ``u``/``v`` (ceil(h/2), ceil(w/2)) uint8 views, or
-    ``rgb`` (h, w, 3) with ``rgb=True``.  Codec info: ``codec_info`` (a
+    Pixels: ``y`` (h, w), ``u``/``v`` (ceil(h/2), ceil(w/2)) uint8 views (with
+    ``pix_fmt="native"``: the stream's chroma size, e.g. (h, ceil(w/2)) for
+    4:2:2), or ``rgb`` (h, w, 3) with ``rgb=True``.  Codec info: ``codec_info`` (a
     :class:`CodecInfo`, or None for codecs without the export, e.g. HEVC, or
     with ``export=False``); the shortcuts below return None without it.
     """
@@ -221,7 +223,13 @@ class Reader:
 
     def __init__(self, path, *, rgb: bool = False, threads: int = 0, thread_type: str = "auto",
                  export: bool = True, export_mvs: bool = False, strict: bool = False,
-                 decoder_options: dict | None = None):
+                 decoder_options: dict | None = None, pix_fmt: str | None = None):
+        if pix_fmt is None:
+            pix_fmt = "rgb24" if rgb else "yuv420p"
+        elif rgb and pix_fmt != "rgb24":
+            raise ValueError(f"rgb=True conflicts with pix_fmt={pix_fmt!r}")
+        if pix_fmt not in PIX_FMTS:
+            raise ValueError(f"pix_fmt must be one of {sorted(PIX_FMTS)}, got {pix_fmt!r}")
         if thread_type not in THREAD_TYPES:
             raise ValueError(f"thread_type must be one of {sorted(THREAD_TYPES)}, got {thread_type!r}")
         if not isinstance(threads, int) or not 0 <= threads <= 64:
@@ -233,7 +241,7 @@ class Reader:
         opts.thread_type = THREAD_TYPES[thread_type]
         opts.export_codec_info = bool(export)
         opts.export_mvs = bool(export_mvs)
-        opts.pix_fmt = lib.CVSR_PIX_RGB24 if rgb else lib.CVSR_PIX_YUV420P
+        opts.pix_fmt = PIX_FMTS[pix_fmt]
         opts.strict = bool(strict)
         keep = None
         if decoder_options:
@@ -345,7 +353,8 @@ class Reader:
 
 
 def open(path, *, rgb: bool = False, threads: int = 0, thread_type: str = "auto", export: bool = True,
-         export_mvs: bool = False, strict: bool = False, decoder_options: dict | None = None) -> Reader:
+         export_mvs: bool = False, strict: bool = False, decoder_options: dict | None = None,
+         pix_fmt: str | None = None) -> Reader:
     """Open a video file or URL for decoding with codec-info export.
 
     Args:
@@ -362,6 +371,10 @@ def open(path, *, rgb: bool = False, threads: int = 0, thread_type: str = "auto"
             decoder rejects are skipped (counted in ``Reader.decode_errors``)
             and frames with concealed errors come with ``frame.corrupt``.
         decoder_options: extra AVCodecContext options, e.g. {"skip_loop_filter": "all"}.
+        pix_fmt: "yuv420p" (default: 4:2:0 sources zero-copy, others converted), "rgb24"
+            (same as rgb=True), or "native": the decoder's 8-bit planar YUV as is, zero-copy
+            (4:2:0, 4:2:2, 4:4:4; so the chroma residual matches the chroma planes), other
+            formats converted to yuv420p.
 
     Raises (all subclasses of cvsr.codec.CodecError, with .errno):
         FileNotFoundError: no such file.
@@ -374,4 +387,4 @@ def open(path, *, rgb: bool = False, threads: int = 0, thread_type: str = "auto"
         OptionError (ValueError): a bad option.
     """
     return Reader(path, rgb=rgb, threads=threads, thread_type=thread_type, export=export,
-                  export_mvs=export_mvs, strict=strict, decoder_options=decoder_options)
+                  export_mvs=export_mvs, strict=strict, decoder_options=decoder_options, pix_fmt=pix_fmt)

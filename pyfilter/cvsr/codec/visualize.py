@@ -63,9 +63,10 @@ def block_type_to_rgb(block_type: np.ndarray) -> np.ndarray:
 
 
 def _yuv_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """BT.601 limited range 4:2:0 -> (h, w, 3) uint8 (for display only)."""
+    """BT.601 limited range planar YUV (any chroma subsampling) -> (h, w, 3) uint8 (for display only)."""
     h, w = y.shape
-    up = lambda c: np.repeat(np.repeat(c, 2, 0), 2, 1)[:h, :w].astype(np.float32) - 128  # noqa: E731
+    sy, sx = -(-h // u.shape[0]), -(-w // u.shape[1])                   # chroma subsampling
+    up = lambda c: np.repeat(np.repeat(c, sy, 0), sx, 1)[:h, :w].astype(np.float32) - 128  # noqa: E731
     yy = (y.astype(np.float32) - 16) * 1.164
     cb, cr = up(u), up(v)
     rgb = np.stack([yy + 1.596 * cr, yy - 0.392 * cb - 0.813 * cr, yy + 2.017 * cb], -1)
