@@ -2,7 +2,8 @@
 
 For now: encode a sample clip with the project's ffmpeg (libx264, B-frames), decode it
 through the codec-info reader and write a picture of what the decoder exported
-(frame | motion field | |residual|) for a P and a B frame.  Later: run the upscaler too.
+(frame | motion field | |residual|) for a P and a B frame; then, when packaged weights
+exist, upscale a small sample with ``ffmpeg -vf cvsr`` and write a side-by-side PNG.
 """
 from __future__ import annotations
 
@@ -75,4 +76,35 @@ def run(out_dir: Path = Path("out"), source: str | None = None, frames: int = 48
     log(f"demo: decoded {sum(counts.values())} frames {counts}; blocks intra {share[0]:.0%}, "
         f"inter {share[1]:.0%}, skip {share[2]:.0%}")
     log(f"demo: wrote {png}")
+    upscale_with_filter(out_dir, source, log=log)
+    return png
+
+
+def upscale_with_filter(out_dir: Path, source: str | None = None, frames: int = 24, log=print,
+                        models: tuple[str, ...] = ("ciaf-lite", "ciaf")) -> Path | None:
+    """Upscale a 320x180 sample with ``ffmpeg -vf cvsr`` (the product command) and write
+    ``out_dir/side_by_side.png``: bicubic x4 | cvsr x4 of one frame.  Skipped (None) without packaged weights."""
+    from cvsr.data.encode import find_ffmpeg
+    from cvsr.models import weights_path
+
+    model = next((m for m in models if weights_path(m).is_file()), None)
+    if model is None:
+        log(f"demo: no packaged weights for {' or '.join(models)} yet ({weights_path(models[0]).parent}); "
+            "skipping the upscale")
+        return None
+    ffmpeg = find_ffmpeg()
+    small = make_sample(out_dir / "sample_small.mp4", source, frames, width=320, height=180)
+    upscaled = out_dir / "upscaled.mp4"
+    log(f"demo: ffmpeg -i {small} -vf cvsr=model={model} {upscaled}")
+    subprocess.run([ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "warning", "-y", "-i", str(small),
+                    "-vf", f"cvsr=model={model}", "-c:v", "libx264", "-preset", "fast", "-crf", "16",
+                    str(upscaled)], check=True, timeout=1800)
+    png = out_dir / "side_by_side.png"
+    pick = frames // 2
+    subprocess.run([ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(small),
+                    "-i", str(upscaled), "-filter_complex",
+                    f"[0:v]scale=1280:720:flags=bicubic,trim=start_frame={pick}[a];"
+                    f"[1:v]trim=start_frame={pick}[b];[a][b]hstack", "-frames:v", "1", str(png)],
+                   check=True, timeout=300)
+    log(f"demo: wrote {upscaled} and {png} (left: bicubic x4, right: cvsr {model} x4)")
     return png
