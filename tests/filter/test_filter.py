@@ -243,3 +243,15 @@ def test_hevc_runs_without_alignment(have_filter, tiny_model, tmp_path):
     r = ffmpeg("-i", src, "-vf", cvsr(tiny_model), "-c:v", "rawvideo", out)
     assert r.stderr.count(NO_INFO) == 1
     assert len(probe_frames(out)) == 8
+
+
+def test_resolution_change_restarts_the_model(make_clip, tiny_model, tmp_path):
+    """ffmpeg reconfigures the graph on a size change: the old host drains its B-frames, a new one starts."""
+    joined = tmp_path / "ab.h264"
+    joined.write_bytes(make_clip("randomaccess", size="64x48", frames=6, ext="h264").read_bytes()
+                       + make_clip("randomaccess", size="96x64", frames=6, ext="h264").read_bytes())
+    out = tmp_path / "out.nut"
+    r = ffmpeg("-v", "verbose", "-i", joined, "-vf", cvsr(tiny_model), "-c:v", "rawvideo", out)
+    stats = [line for line in r.stderr.decode().splitlines() if "cvsr host: 6 frames (6 aligned)" in line]
+    assert len(stats) == 2
+    assert len(probe_frames(out)) == 12
