@@ -248,3 +248,25 @@ def test_color_numpy_equals_torch(h, w):
     rgb = rng.random((1, 3, 4 * h, 4 * w), dtype=np.float32) * 1.2 - 0.1
     for a, b in zip(rgb_to_yuv420_np(rgb), rgb_to_yuv420(torch.from_numpy(rgb))):
         assert a.shape == b.shape and np.abs(a.astype(int) - b.numpy()).max() <= 1
+
+
+def test_host_i_frame_resets_the_state(tiny_model):
+    from cvsr.host import Host
+
+    idx = np.zeros((4, 8), np.int8)
+    infos = [make_info(decode_index=0, poc=0, pict_type=1),
+             make_info(decode_index=1, poc=2, refs=([(0, 0)], []), ref_idx=(idx, None)),
+             make_info(decode_index=2, poc=4, pict_type=1)]
+    frames = [frame(32, 16, 60), frame(32, 16, 90), frame(32, 16, 120)]
+    host = Host(model=tiny_model)
+    outs = []
+    for i, (f, info) in enumerate(zip(frames, infos)):
+        host.send(f, None, 32, 16, i, info)
+        outs.append(host.receive())
+    fresh = Host(model=tiny_model)
+    fresh.send(frames[2], None, 32, 16, 2, infos[2])
+    again = fresh.receive()
+    assert host.frames_aligned == 3
+    assert all(np.array_equal(a, b) for a, b in zip(outs[2][1:], again[1:]))     # reset on the I-frame
+    fresh.send(frames[1], None, 32, 16, 1, infos[1])                              # P-frame without state
+    assert not np.array_equal(fresh.receive()[1], outs[1][1])                     # the P-frame used the state
