@@ -29,8 +29,12 @@ def test_help_documents_every_option(have_filter):
 def test_one_output_per_input_same_pts_x4(make_clip, tiny_model, tmp_path, kind):
     src = make_clip(kind, size="96x64", frames=14)
     out = tmp_path / "out.mkv"
-    r = ffmpeg("-i", src, "-vf", cvsr(tiny_model, threads=1), "-c:v", "ffv1", out)
+    r = ffmpeg("-v", "verbose", "-i", src, "-vf", cvsr(tiny_model, threads=1), "-c:v", "ffv1", out)
     assert NO_INFO not in r.stderr          # codec info was exported without any user flag
+    # frames held back for decode order: none for low delay, the reorder depth (2) with B-frames
+    latency = 0 if kind == "lowdelay" else 2
+    assert f"cvsr host: 14 frames (14 aligned)".encode() in r.stderr
+    assert f"latency at most {latency} frames".encode() in r.stderr
     fin, fout = probe_frames(src), probe_frames(out)
     assert len(fout) == len(fin) == 14
     # mp4 and mkv time bases differ: compare times (mkv rounds to 1 ms)

@@ -101,6 +101,7 @@ class Host:
         self.frames_aligned = 0
         self.frames_unaligned = 0
         self.frames_out = 0
+        self.max_latency = 0                  # most frames held back at once (the reorder depth)
         self.model_seconds = 0.0              # inside model.step
         self._first_send: float | None = None
         self._last_out: float | None = None
@@ -144,6 +145,7 @@ class Host:
         work = _Work(seq, int(pts), width, height, y, u, v, info, decode_index, intra)
         self._display.append(seq)
         self._run(self._scheduler.push(work, decode_index))
+        self.max_latency = max(self.max_latency, self.latency)
 
     def flush(self) -> None:
         """End of stream: run every frame still waiting for reordering."""
@@ -163,7 +165,8 @@ class Host:
             wall = self._last_out - self._first_send
             self._log(LOG_VERBOSE, f"cvsr host: {self.frames_out} frames ({self.frames_aligned} aligned), "
                       f"{wall:.3f} s from first input to last output, {self.model_seconds:.3f} s in the model "
-                      f"(pipeline/model {wall / max(self.model_seconds, 1e-9):.3f})\n")
+                      f"(pipeline/model {wall / max(self.model_seconds, 1e-9):.3f}), "
+                      f"latency at most {self.max_latency} frames\n")
 
     @property
     def latency(self) -> int:

@@ -77,7 +77,7 @@ def upscale(src, dst, model: str = "ciaf", device: str = "auto", sparse: str = "
             cmd += ["-i", src, "-map", "0:v:0", "-map", "1:a?", "-c:a", "copy"]
         cmd += [*video_codec, "-pix_fmt", "yuv420p", "-y" if overwrite else "-n", dst]
         encoder = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-        frames, max_latency = 0, 0
+        frames = 0
 
         def drain():
             nonlocal frames
@@ -98,7 +98,6 @@ def upscale(src, dst, model: str = "ciaf", device: str = "auto", sparse: str = "
                 y, u, v = frame.planes
                 info = frame.codec_info.buffer() if frame.codec_info is not None else None
                 host.send((y, u, v), None, frame.width, frame.height, frame.pts or 0, info)
-                max_latency = max(max_latency, host.latency)
                 drain()
             host.flush()
             drain()
@@ -107,7 +106,7 @@ def upscale(src, dst, model: str = "ciaf", device: str = "auto", sparse: str = "
         if encoder.wait() != 0:
             raise RuntimeError(f"ffmpeg failed to write {dst}: {err.strip()}")
         encoder = None
-        return UpscaleResult(frames, w, h, host.frames_aligned, max_latency)
+        return UpscaleResult(frames, w, h, host.frames_aligned, host.max_latency)
     except BaseException as e:
         if encoder is not None:
             encoder.kill()
