@@ -120,7 +120,10 @@ def rgb_to_yuv420_np(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     luma = _mix(rgb, _RGB_TO_YCC_NP[:1], _YCC_OFFSET_NP[:1] + 0.5)[0]
     if h % 2 or w % 2:
         rgb = np.pad(rgb, ((0, 0), (0, h % 2), (0, w % 2)), mode="edge")
-    mean = rgb.reshape(3, (h + 1) // 2, 2, (w + 1) // 2, 2).mean(axis=(2, 4), dtype=np.float32)
+    mean = rgb[:, 0::2, 0::2] + rgb[:, 1::2, 0::2]
+    mean += rgb[:, 0::2, 1::2]
+    mean += rgb[:, 1::2, 1::2]
+    mean *= 0.25
     chroma = _mix(mean, _RGB_TO_YCC_NP[1:], _YCC_OFFSET_NP[1:] + 0.5)
     # + 0.5 then truncation: round half up
     return tuple(np.clip(p, 0, 255, out=p).astype(np.uint8) for p in (luma, chroma[0], chroma[1]))
