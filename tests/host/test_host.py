@@ -270,3 +270,16 @@ def test_host_i_frame_resets_the_state(tiny_model):
     assert all(np.array_equal(a, b) for a, b in zip(outs[2][1:], again[1:]))     # reset on the I-frame
     fresh.send(frames[1], None, 32, 16, 1, infos[1])                              # P-frame without state
     assert not np.array_equal(fresh.receive()[1], outs[1][1])                     # the P-frame used the state
+
+
+def test_upscale_bad_input_leaves_no_output(tiny_model, tmp_path):
+    from cvsr import upscale
+
+    dst = tmp_path / "out.mp4"
+    with pytest.raises(FileNotFoundError):
+        upscale(tmp_path / "missing.mp4", dst, model=tiny_model, progress=False)
+    text = tmp_path / "notes.txt"
+    text.write_text("not a video\n")
+    with pytest.raises(ValueError):
+        upscale(text, dst, model=tiny_model, progress=False)
+    assert not dst.exists()
