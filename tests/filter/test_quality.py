@@ -1,6 +1,7 @@
 """With codec info the filter's output is closer to the ground truth than with the export disabled.
 
-Needs trained weights: the packaged ``ciaf-lite`` (or ``ciaf``) weights; skipped until they exist.
+Needs trained weights: the packaged ``ciaf-lite`` (or ``ciaf``) weights, or the checkpoint named by
+``CVSR_QUALITY_MODEL``; skipped until they exist.
 (A tiny CIAF trained here for a few hundred steps on CPU did not learn to use its recurrent features:
 aligned and unaligned runs were within 0.1 dB of each other, so such a test would prove nothing.)
 A textured scene pans by 1.5 x 1 LR pixels per frame; its HR frames are the ground truth, the LR
@@ -8,6 +9,8 @@ clip is x4 bicubic + x264 low delay.  The real ffmpeg upscales it twice, with co
 and with ``-export_side_data -codec_info``, and the Y-PSNR against the ground truth is compared.
 """
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pytest
@@ -33,7 +36,9 @@ def psnr_y(a: np.ndarray, b: np.ndarray, w: int, h: int) -> float:
 def trained(tmp_path_factory, have_filter):
     from cvsr.models import weights_path
 
-    model = next((m for m in ("ciaf-lite", "ciaf") if weights_path(m).is_file()), None)
+    # CVSR_QUALITY_MODEL: a checkpoint to judge instead (e.g. a fresh training run's)
+    model = os.environ.get("CVSR_QUALITY_MODEL") or next(
+        (m for m in ("ciaf-lite", "ciaf") if weights_path(m).is_file()), None)
     if model is None:
         pytest.skip("no packaged CIAF weights yet (cvsr/models/weights/): a PSNR claim needs trained weights")
     folder = tmp_path_factory.mktemp("quality")
