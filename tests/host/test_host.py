@@ -283,3 +283,17 @@ def test_upscale_bad_input_leaves_no_output(tiny_model, tmp_path):
     with pytest.raises(ValueError):
         upscale(text, dst, model=tiny_model, progress=False)
     assert not dst.exists()
+
+
+def test_sparse_auto_follows_the_checkpoint(tmp_path):
+    from cvsr.host.model import load_model
+    from cvsr.models import CIAFConfig, build_model, save_checkpoint
+
+    net = build_model(CIAFConfig(channels=8, num_blocks=1, mask_channels=4))
+    for trained, expect in ((None, True), (False, False), (True, True)):
+        path = tmp_path / f"m{trained}.safetensors"
+        extra = None if trained is None else {"trained_with": f'{{"sparse": {str(trained).lower()}}}'}
+        save_checkpoint(net, path, name="ciaf", extra=extra)
+        assert load_model(str(path), device="cpu").sparse is expect
+        assert load_model(str(path), device="cpu", sparse="off").sparse is False
+        assert load_model(str(path), device="cpu", sparse="on").sparse is True

@@ -48,12 +48,31 @@ class LoadedModel:
                 f"{'fp16' if self.dtype == torch.float16 else 'fp32'}, {'sparse' if self.sparse else 'dense'}")
 
 
+def trained_sparse(path) -> bool | None:
+    """Whether a checkpoint was trained with residual masks (its ``trained_with`` / ``options``
+    metadata, written by cvsr.train), None if it does not say."""
+    import json
+
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+        for key in ("trained_with", "options"):
+            if key in meta and "sparse" in json.loads(meta[key]):
+                return bool(json.loads(meta[key])["sparse"])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def load_model(spec: str, device: str = "auto", sparse: str = "auto", precision: str = "fp32") -> LoadedModel:
     """A trained network from a registered name (packaged weights) or a checkpoint path.
 
-    sparse: "auto" and "on" run the residual blocks only where the codec
-    residual is non-zero (how CIAF is trained and evaluated); "off" runs them
-    everywhere.  Frames without codec info always run dense.
+    sparse: "on" runs the residual blocks only where the codec residual is
+    non-zero, "off" everywhere; "auto" does what the checkpoint was trained
+    for (its metadata), "on" when it does not say.  Frames without codec info
+    always run dense.
     Raises ValueError for anything the user can fix (unknown name, missing
     weights, fp16 on CPU, ...).
     """
@@ -77,4 +96,9 @@ def load_model(spec: str, device: str = "auto", sparse: str = "auto", precision:
     except FileNotFoundError as e:
         raise ValueError(str(e)) from e
     net = net.to(dev, dtype).eval()
-    return LoadedModel(spec, net, dev, dtype, sparse != "off")
+    if sparse == "auto":
+        path = models.weights_path(spec) if spec in models.MODELS else spec
+        use_sparse = trained_sparse(path) is not False
+    else:
+        use_sparse = sparse == "on"
+    return LoadedModel(spec, net, dev, dtype, use_sparse)
