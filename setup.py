@@ -52,5 +52,6 @@ setup(
     extras_require={"cuda": ["cupy-cuda12x"]},
     entry_points={"console_scripts": ["cvsr = cvsr.cli:main"]},
     include_package_data=True,
+    package_data={"cvsr.models": ["weights/*.safetensors", "weights/*.md"]},
     zip_safe=False,
 )

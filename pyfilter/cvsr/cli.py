@@ -40,7 +40,8 @@ def _cmd_eval(args) -> int:
     from cvsr.eval.run import evaluate
 
     evaluate(models=args.models.split(","), data=args.data, split=args.split, out=args.out,
-             crfs=tuple(args.crfs), device=args.device, weights=args.weights, max_frames=args.max_frames)
+             crfs=tuple(args.crfs), device=args.device, weights=args.weights, max_frames=args.max_frames,
+             clips=tuple(args.clips or ()))
     return 0
 
 
@@ -94,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--sparse", action="store_true",
                    help="CIAF sparse training: Gumbel mask CNN + sparsity loss on the paper's schedule")
     t.add_argument("--log-every", type=int, default=10)
+    t.add_argument("--init", type=Path, default=None,
+                   help="start from these weights (.safetensors); optimiser and schedules start fresh")
     t.add_argument("--stop-at", type=int, default=None,
                    help="stop after this many steps; learning-rate and mask schedules still follow --steps")
     t.add_argument("--config", default=None, help="JSON overrides of the model config, e.g. '{\"channels\": 32}'")
@@ -108,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--device", default="cpu")
     e.add_argument("--weights", type=Path, default=None, help="folder with NAME.safetensors (default: shipped)")
     e.add_argument("--max-frames", type=int, default=None)
+    e.add_argument("--clips", nargs="*", help="only these clips of the split (e.g. to run parts in parallel)")
     e.set_defaults(func=_cmd_eval)
 
     m = sub.add_parser("demo", help="encode a sample, decode it with the codec-info export, "

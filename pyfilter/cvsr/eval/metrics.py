@@ -41,22 +41,26 @@ def psnr_y(a: np.ndarray, b: np.ndarray, border: int = BORDER) -> float:
     return math.inf if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)
 
 
-def _gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+def _gaussian_taps(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
     g = torch.exp(-0.5 * ((torch.arange(size, dtype=torch.float64) - (size - 1) / 2) / sigma) ** 2)
-    g = g / g.sum()
-    return (g[:, None] * g[None, :]).view(1, 1, size, size)
+    return g / g.sum()
+
+
+def _window(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """Separable 11x11 Gaussian filter, valid positions only."""
+    return F.conv2d(F.conv2d(x, g.view(1, 1, -1, 1)), g.view(1, 1, 1, -1))
 
 
 def ssim_luma(ya: np.ndarray, yb: np.ndarray) -> float:
     """SSIM of two float luma planes in [0, 255] (no crop, no conversion)."""
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    win = _gaussian_window()
+    g = _gaussian_taps()
     a = torch.from_numpy(np.ascontiguousarray(ya, dtype=np.float64))[None, None]
     b = torch.from_numpy(np.ascontiguousarray(yb, dtype=np.float64))[None, None]
-    mu_a, mu_b = F.conv2d(a, win), F.conv2d(b, win)
-    var_a = F.conv2d(a * a, win) - mu_a ** 2
-    var_b = F.conv2d(b * b, win) - mu_b ** 2
-    cov = F.conv2d(a * b, win) - mu_a * mu_b
+    mu_a, mu_b = _window(a, g), _window(b, g)
+    var_a = _window(a * a, g) - mu_a ** 2
+    var_b = _window(b * b, g) - mu_b ** 2
+    cov = _window(a * b, g) - mu_a * mu_b
     s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
     return float(s.mean())
 

@@ -91,7 +91,9 @@ def resolve_models(specs: list[str], weights: Path | None, device):
 
 def evaluate(models: list[str], data: Path, split: str = "eval", out: Path = Path("build/eval"),
              crfs: tuple[int, ...] = (18, 23, 28), device: str = "cpu", weights: Path | None = None,
-             max_frames: int | None = None, log=print) -> list[Row]:
+             max_frames: int | None = None, clips: tuple[str, ...] = (), log=print) -> list[Row]:
+    """Evaluate ``models`` (see ``resolve_models``) on ``data``/shards/``split`` (only the clips named
+    in ``clips`` if given); writes the report into ``out`` and returns the rows."""
     from cvsr.models import Baseline
 
     device = torch.device(device)
@@ -99,6 +101,8 @@ def evaluate(models: list[str], data: Path, split: str = "eval", out: Path = Pat
     (out / "crops").mkdir(parents=True, exist_ok=True)
     nets = resolve_models(models, weights, device)
     paths = sorted((Path(data) / "shards" / split).glob("*.npz"))
+    if clips:
+        paths = [p for p in paths if p.stem in clips]
     if not paths:
         raise FileNotFoundError(f"no shards in {Path(data) / 'shards' / split}: run `cvsr data build`")
     rows: list[Row] = []
@@ -131,8 +135,24 @@ def evaluate(models: list[str], data: Path, split: str = "eval", out: Path = Pat
             save_crops(out / "crops" / f"{path.stem}_crf{crf}.png", panels, frame=len(hr) // 2)
             log(" | ".join(f"{r.method} {r.psnr:.2f}" for r in rows if r.clip == path.stem and r.crf == crf)
                 + f"   [{path.stem} crf{crf}]")
-    (out / "eval.json").write_text(json.dumps({"rows": [r.__dict__ for r in rows], "clips": meta_all,
+    write_report(out, rows, meta_all)
+    return rows
+
+
+def write_report(out: Path, rows: list[Row], meta: dict) -> None:
+    (out / "eval.json").write_text(json.dumps({"rows": [r.__dict__ for r in rows], "clips": meta,
                                                "border": BORDER}, indent=1))
-    (out / "eval.md").write_text(markdown_table(rows, meta_all))
+    (out / "eval.md").write_text(markdown_table(rows, meta))
     draw_plot(out / "psnr.png", rows)
+
+
+def merge_reports(parts: list[Path], out: Path) -> list[Row]:
+    """Combine the eval.json of runs over disjoint clips (e.g. run in parallel) into one report."""
+    rows, meta = [], {}
+    for part in parts:
+        doc = json.loads((Path(part) / "eval.json").read_text())
+        rows += [Row(**r) for r in doc["rows"]]
+        meta.update(doc["clips"])
+    Path(out).mkdir(parents=True, exist_ok=True)
+    write_report(Path(out), rows, meta)
     return rows

@@ -7,8 +7,11 @@ they do on the held-out split, and the exact commands that reproduce them.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
+
+from cvsr.data.encode import x264_args
 
 ATTRIBUTION_INTEL = "Sample videos by Intel Corporation, CC-BY 4.0"
 
@@ -26,15 +29,16 @@ def _source_of(name: str) -> str:
 
 def data_section(manifest: dict) -> str:
     groups = defaultdict(lambda: {"train": [], "eval": []})
-    licenses = {}
+    licenses = defaultdict(set)
     for name, meta in manifest["clips"].items():
         src = _source_of(name)
         groups[src][meta["split"]].append(name)
-        licenses[src] = meta["license"]
+        parts = re.split(r";\s*(?=sprites? )", meta["license"])
+        licenses[src].update(re.sub(r"^sprites ", "sprite ", p.strip()) for p in parts)
     lines = ["| source | train clips | held-out clips | license |", "|---|---|---|---|"]
     for src in sorted(groups):
         g = groups[src]
-        lines.append(f"| {src} | {len(g['train'])} | {', '.join(g['eval']) or '–'} | {licenses[src]} |")
+        lines.append(f"| {src} | {len(g['train'])} | {', '.join(g['eval']) or '–'} | {'; '.join(sorted(licenses[src]))} |")
     frames_train = sum(m.get("frames", 0) for m in manifest["clips"].values() if m["split"] == "train")
     photos = sorted({Path(m["source"]).name for m in manifest["clips"].values()
                      if m["split"] == "train" and m["kind"] == "synth"})
@@ -67,7 +71,7 @@ Weights: `{Path(weights).name}` (fp16 safetensors, {size_mb:.2f} MB, `cvsr.model
 
 HR → Gaussian blur σ = 1.5 (12 taps, LR pixel (i, j) centred on HR (4i + 1.5, 4j + 1.5)) → ×4 decimation
 (`cvsr.data.degrade`, `cvsr degrade IN OUT`) → BT.601 4:2:0 → libx264 low delay
-(`{manifest['encoder']}`), CRF 18 / 23 / 28 → decoded by the patched FFmpeg with codec-info export
+(`ffmpeg -f rawvideo -pix_fmt yuv420p ... {' '.join(x264_args(0)).replace('-crf 0', '-crf <c>')}`), CRF 18 / 23 / 28 → decoded by the patched FFmpeg with codec-info export
 (MVs of list 0 → dense backward flow; residual mask = luma residual ≠ 0).
 
 ## Data

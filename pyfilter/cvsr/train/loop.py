@@ -13,7 +13,8 @@ A run folder holds ``checkpoint.pt`` (model, optimizer, scheduler, step, every R
 with ``--resume``), ``train.jsonl`` (one record per ``log_every`` steps), ``options.json`` and, at the
 end, ``<model>.safetensors`` (fp32) and ``<model>.fp16.safetensors`` (what ships), both in the
 ``cvsr.models`` checkpoint format.  ``stop_at`` ends a run early without changing its schedules
-(which follow ``steps``).
+(which follow ``steps``).  ``init`` starts from the weights of a ``.safetensors`` checkpoint
+(fine-tuning: the optimiser and schedules start fresh).
 """
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ class TrainOptions:
     config: str | None = None
     sparse: bool = False
     stop_at: int | None = None
+    init: Path | None = None
     progress: bool = True
 
 
@@ -142,8 +144,17 @@ def train(opts: TrainOptions) -> Path:
         torch.manual_seed(opts.seed)
         np.random.seed(opts.seed)
         random.seed(opts.seed)
+        if opts.init:
+            # Fine-tuning (e.g. sparse training from dense weights): weights only, fresh optimiser.
+            from cvsr.models import load_checkpoint
+
+            init = load_checkpoint(opts.init)
+            if type(init.config) is not type(config):
+                raise ValueError(f"--init {opts.init} holds a {type(init.config).__name__}, not a {type(config).__name__}")
+            model.load_state_dict(init.state_dict())
     (out / "options.json").write_text(json.dumps(
-        dict(dataclasses.asdict(opts), out=str(out), data=str(opts.data), model_config=dataclasses.asdict(config),
+        dict(dataclasses.asdict(opts), out=str(out), data=str(opts.data), init=opts.init and str(opts.init),
+             model_config=dataclasses.asdict(config),
              clips=len(data.clips), torch_threads=torch.get_num_threads()), indent=1))
 
     def save(path: Path) -> None:
@@ -151,7 +162,8 @@ def train(opts: TrainOptions) -> Path:
         torch.save({"model_name": opts.model, "config": dataclasses.asdict(config), "model": model.state_dict(),
                     "optimizer": optim.state_dict(), "scheduler": sched.state_dict(), "step": step,
                     "rng": _rng_state(), "data_rng": data.state(), "gumbel_rng": gen.get_state(),
-                    "options": dataclasses.asdict(opts) | {"out": str(out), "data": str(opts.data)}}, tmp)
+                    "options": dataclasses.asdict(opts) | {"out": str(out), "data": str(opts.data),
+                                                            "init": opts.init and str(opts.init)}}, tmp)
         os.replace(tmp, path)
 
     from tqdm import tqdm
