@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     t.add_argument("--sparse", action="store_true",
                    help="CIAF sparse training: Gumbel mask CNN + sparsity loss on the paper's schedule")
+    t.add_argument("--mask-source", choices=("cnn", "residual"), default="cnn",
+                   help="--sparse masks: the Gumbel mask CNN (paper) or the decoder's residual masks (test-time condition)")
     t.add_argument("--log-every", type=int, default=10)
     t.add_argument("--init", type=Path, default=None,
                    help="start from these weights (.safetensors); optimiser and schedules start fresh")

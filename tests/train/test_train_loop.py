@@ -59,3 +59,15 @@ def test_checkpoint_loads_by_path(tmp_path):
                                patch=8, frames=2, crfs=[23], progress=False, config='{"channels": 4, "num_blocks": 1}'))
     net = load_checkpoint(final)
     assert net.config.channels == 4
+
+
+def test_sparse_fine_tune_with_residual_masks_from_dense_weights(tmp_path):
+    _tiny_shard(tmp_path / "data" / "shards" / "train")
+    cfg = '{"channels": 4, "num_blocks": 1, "mask_channels": 2}'
+    dense = train(TrainOptions(model="ciaf-lite", data=tmp_path / "data", out=tmp_path / "dense", steps=2, batch=1,
+                               patch=8, frames=3, crfs=[23], progress=False, config=cfg))
+    train(TrainOptions(model="ciaf-lite", data=tmp_path / "data", out=tmp_path / "ft", steps=3, batch=1, patch=8,
+                       frames=3, crfs=[23], progress=False, config=cfg, init=dense, sparse=True,
+                       mask_source="residual", log_every=1))
+    log = [json.loads(line) for line in (tmp_path / "ft" / "train.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3] and log[0]["mask_mean"] == 1.0

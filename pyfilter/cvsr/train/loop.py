@@ -5,7 +5,8 @@
   (fractions of the run; the paper's 40 and 50 of 60 epochs are 2/3 and 5/6);
 - random LR patches of ``frames``-frame windows (paper 64x64, 7 frames) with one of the 8
   flips / rotations applied to frames, MV fields and masks alike (``cvsr.train.augment``);
-- sparse variant (``--sparse``, CIAF models): the mask CNN's Gumbel-softmax masks at temperature
+- sparse variant (``--sparse``, CIAF models) with ``mask_source="residual"``: the decoder's residual
+  masks, as at test time; with ``"cnn"`` (the paper): the mask CNN's Gumbel-softmax masks at temperature
   ``gumbel_temperature`` plus ``sparsity_weight`` x mean mask; the paper's epoch-based schedules
   (T_epoch 20, T_temp 40 of 60 epochs) are driven by the fraction of the run done: epoch = 60 * step / steps.
 
@@ -56,6 +57,7 @@ class TrainOptions:
     resume: bool = False
     config: str | None = None
     sparse: bool = False
+    mask_source: str = "cnn"
     stop_at: int | None = None
     init: Path | None = None
     progress: bool = True
@@ -98,6 +100,11 @@ def train_step(model, batch: Batch, opts: TrainOptions, step: int, generator: to
     """One optimisation step's forward: returns (total loss, dict of logged scalars)."""
     motion = uses_motion(model)
     mvs = batch.mv if motion else None
+    if opts.sparse and opts.mask_source == "residual":
+        # The test-time condition (paper eq. 5): the decoder's residual mask, no mask CNN, no sparsity loss.
+        out = model.forward_clip(batch.lr, mvs, batch.residual_mask[:, :, 0])
+        pix = charbonnier(out.hr, batch.hr)
+        return pix, {"charbonnier": pix.item(), "mask_mean": out.masks[:, 1:].mean().item()}
     if opts.sparse:
         epoch = PAPER_EPOCHS * step / max(opts.steps, 1)
         tau, lam = gumbel_temperature(epoch), sparsity_weight(epoch)
@@ -121,6 +128,8 @@ def train(opts: TrainOptions) -> Path:
     model = cls(config).to(device)
     if opts.sparse and not hasattr(model, "predict_mask"):
         raise ValueError(f"model {opts.model} has no mask CNN; --sparse needs a CIAF-family model")
+    if opts.mask_source not in ("cnn", "residual"):
+        raise ValueError(f"mask_source must be 'cnn' or 'residual', got {opts.mask_source!r}")
     data = ClipPatches(Path(opts.data) / "shards" / "train", clip_len=opts.frames, patch=opts.patch,
                        crfs=tuple(opts.crfs), require_codec_info=uses_motion(model), seed=opts.seed)
     optim = torch.optim.Adam(model.parameters(), lr=opts.lr, betas=(0.9, 0.999))
