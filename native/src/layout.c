@@ -52,10 +52,12 @@
     X(mv_offset,          uint32_t, "uint32", 1, 2, 1)                \
     X(ref_idx_offset,     uint32_t, "uint32", 1, 2, 1)                \
     X(mb_qp_offset,       uint32_t, "uint32", 0, 1, 1)                \
-    X(residual_offset,    uint32_t, "uint32", 1, 3, 1)                \
-    X(residual_linesize,  int32_t,  "int32",  1, 3, 1)                \
     X(residual_width,     int32_t,  "int32",  1, 3, 1)                \
-    X(residual_height,    int32_t,  "int32",  1, 3, 1)
+    X(residual_height,    int32_t,  "int32",  1, 3, 1)                \
+    X(residual_index_offset,  uint32_t, "uint32", 0, 1, 1)            \
+    X(residual_blocks_offset, uint32_t, "uint32", 0, 1, 1)            \
+    X(residual_block_size,    uint32_t, "uint32", 0, 1, 1)            \
+    X(nb_residual_blocks,     uint32_t, "uint32", 0, 1, 1)
 
 #define MV AVMotionVector
 #define MOTION_VECTOR_FIELDS(X)                                       \

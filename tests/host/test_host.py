@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from cvsr.codec.info import BLOCK_INTER, BLOCK_INTRA, CODEC_INFO_DTYPE, parse_codec_info
+from cvsr.codec.info import BLOCK_INTER, BLOCK_INTRA, CODEC_INFO_DTYPE, CODEC_INFO_VERSION, parse_codec_info
 from cvsr.host.align import PrevFrame, align_to_previous
 from cvsr.host.color import rgb_to_yuv420, yuv420_to_rgb
 from cvsr.host.scheduler import DecodeOrderScheduler
@@ -93,7 +93,7 @@ def make_info(*, decode_index, poc, pict_type=2, refs=((), ()), mv=None, ref_idx
         offset = -(-(offset + len(raw)) // 64) * 64
         return at
 
-    h["version"], h["decode_index"], h["poc"], h["pict_type"] = 1, decode_index, poc, pict_type
+    h["version"], h["decode_index"], h["poc"], h["pict_type"] = CODEC_INFO_VERSION, decode_index, poc, pict_type
     h["coded_width"], h["coded_height"], h["crop_left"], h["crop_top"] = cw, ch, *crop
     h["bit_depth"], h["block_size"], h["blocks_w"], h["blocks_h"] = 8, 4, bw, bh
     h["mb_size"], h["mbs_w"], h["mbs_h"] = 16, cw // 16, ch // 16
@@ -108,8 +108,14 @@ def make_info(*, decode_index, poc, pict_type=2, refs=((), ()), mv=None, ref_idx
         r = np.full((bh, bw), -1, np.int8) if ref_idx is None or ref_idx[L] is None else ref_idx[L]
         h["mv_offset"][L], h["ref_idx_offset"][L] = place(m), place(r)
     res = np.zeros((ch, cw), np.int16) if residual is None else residual
-    h["residual_offset"][0] = place(res)
-    h["residual_linesize"][0], h["residual_width"][0], h["residual_height"][0] = 2 * cw, cw, ch
+    # luma residual as per-MB 16x16 blocks, stored for the MBs with a non-zero one
+    mbs = np.ascontiguousarray(res.reshape(ch // 16, 16, cw // 16, 16).transpose(0, 2, 1, 3))
+    coded = mbs.any(axis=(2, 3))
+    index = np.where(coded, np.cumsum(coded).reshape(coded.shape) - 1, -1).astype(np.int32)
+    h["residual_width"][0], h["residual_height"][0] = cw, ch
+    h["residual_index_offset"] = place(index)
+    h["residual_block_size"], h["nb_residual_blocks"] = 16 * 16 * 2, int(coded.sum())
+    h["residual_blocks_offset"] = place(mbs[coded]) if coded.any() else place(np.zeros(16, np.int16))
     h["size"] = offset
     buf = bytearray(offset)
     buf[:CODEC_INFO_DTYPE.itemsize] = header.tobytes()

@@ -70,7 +70,7 @@ class CodecInfo:
     Arrays share memory with the buffer (which this object keeps alive).
     """
 
-    __slots__ = ("_raw", "_fields", "width", "height")
+    __slots__ = ("_raw", "_fields", "width", "height", "_residual_planes")
 
     def __init__(self, buffer, width: int | None = None, height: int | None = None):
         raw = np.frombuffer(buffer, np.uint8) if not isinstance(buffer, np.ndarray) else buffer
@@ -91,6 +91,7 @@ class CodecInfo:
                     value.flags.writeable = False
         self._raw = raw
         self._fields = fields
+        self._residual_planes: dict[int, np.ndarray | None] = {}
         self._validate()
         self.width = self.coded_width - self.crop_left if width is None else int(width)
         self.height = self.coded_height - self.crop_top if height is None else int(height)
@@ -130,11 +131,24 @@ class CodecInfo:
         arrays = [(v.block_type_offset, nblocks), (v.mb_qp_offset, nmbs)]
         arrays += [(v.mb_residual_offset, nmbs)]
         arrays += [(o, nblocks * 4) for o in v.mv_offset] + [(o, nblocks) for o in v.ref_idx_offset]
+        arrays += [(v.residual_index_offset, nmbs * 4)]
+        block_bytes = 0
         for p in range(3):
-            h, w, ls = v.residual_height[p], v.residual_width[p], v.residual_linesize[p]
-            if v.residual_offset[p] and (h <= 0 or w <= 0 or ls < 2 * w):
-                raise ValueError(f"codec info residual plane {p}: {w}x{h}, linesize {ls}")
-            arrays.append((v.residual_offset[p], (h - 1) * ls + 2 * w if h > 0 else 0))
+            h, w = v.residual_height[p], v.residual_width[p]
+            if (h, w) == (0, 0):
+                continue
+            if (h <= 0 or w <= 0 or (mb * w) % v.coded_width or (mb * h) % v.coded_height
+                    or p == 0 and (w, h) != (v.coded_width, v.coded_height)):
+                raise ValueError(f"codec info residual plane {p}: {w}x{h} for a "
+                                 f"{v.coded_width}x{v.coded_height} picture")
+            block_bytes += 2 * (mb * w // v.coded_width) * (mb * h // v.coded_height)
+        if v.residual_blocks_offset:
+            if not v.residual_index_offset or v.residual_block_size != block_bytes:
+                raise ValueError(f"codec info residual blocks of {v.residual_block_size} bytes, "
+                                 f"the planes need {block_bytes}")
+            if v.nb_residual_blocks > nmbs:
+                raise ValueError(f"codec info has {v.nb_residual_blocks} residual blocks for {nmbs} MBs")
+            arrays += [(v.residual_blocks_offset, v.nb_residual_blocks * v.residual_block_size)]
         for offset, nbytes in arrays:
             if offset and not header_size <= offset <= v.size - nbytes:
                 raise ValueError(f"codec info array at offset {offset} ({nbytes} bytes) outside the "
@@ -198,14 +212,55 @@ class CodecInfo:
         """
         return self._array(self.mb_residual_offset, np.uint8, (self.mbs_h, self.mbs_w))
 
+    @property
+    def residual_index(self) -> np.ndarray | None:
+        """(mbs_h, mbs_w) int32 index of each macroblock's residual block, -1 where its residual is 0."""
+        return self._array(self.residual_index_offset, np.int32, (self.mbs_h, self.mbs_w))
+
+    def residual_blocks(self, plane: int = 0) -> np.ndarray | None:
+        """(nb_residual_blocks, bh, bw) int16 view of plane ``plane`` of the stored per-MB residual blocks."""
+        if not self.residual_blocks_offset or not self.residual_width[plane]:
+            return None
+        mb = self.mb_size
+        shapes = [(mb * self.residual_height[p] // self.coded_height, mb * self.residual_width[p] // self.coded_width)
+                  if self.residual_width[p] else (0, 0) for p in range(3)]
+        start = sum(2 * h * w for h, w in shapes[:plane])
+        bh, bw = shapes[plane]
+        return self._array(self.residual_blocks_offset + start, np.int16, (self.nb_residual_blocks, bh, bw),
+                           (self.residual_block_size, 2 * bw, 2))
+
     def residual(self, plane: int = 0) -> np.ndarray | None:
         """int16 residual plane (0 Y, 1 U, 2 V) of the coded picture, None if not exported.
 
         Exactly what the decoder added to the prediction, before clipping and
-        deblocking.  Chroma planes have the frame's chroma subsampling.
+        deblocking.  Chroma planes have the frame's chroma subsampling.  Built
+        once (vectorised scatter of the per-MB blocks) and cached, read-only.
         """
-        h, w = self.residual_height[plane], self.residual_width[plane]
-        return self._array(self.residual_offset[plane], np.int16, (h, w), (self.residual_linesize[plane], 2))
+        if plane in self._residual_planes:
+            return self._residual_planes[plane]
+        blocks = self.residual_blocks(plane)
+        res = None
+        if blocks is not None:
+            h, w = self.residual_height[plane], self.residual_width[plane]
+            bh, bw = blocks.shape[1:]
+            res = np.zeros((self.mbs_h, bh, self.mbs_w, bw), np.int16)
+            index = self.residual_index
+            coded = index >= 0
+            order = index[coded]
+            if order.size != blocks.shape[0] or (order.size and (order.max() >= order.size or order.min() < 0)):
+                raise ValueError(f"codec info residual index does not match its {blocks.shape[0]} blocks")
+            if order.size:
+                # (mbs_h, mbs_w, bh, bw) view of the plane, filled where coded; the
+                # blocks are stored in raster order, so usually no gather is needed
+                view = res.transpose(0, 2, 1, 3)
+                if (np.diff(order) == 1).all() and order[0] == 0:
+                    view[coded] = blocks
+                else:
+                    view[coded] = blocks[order]
+            res = res.reshape(h, w)
+            res.flags.writeable = False
+        self._residual_planes[plane] = res
+        return res
 
     # -- dense, cropped to the output frame -----------------------------------
 
