@@ -49,3 +49,17 @@ def test_bad_sizes_raise():
         degrade(np.zeros((30, 32, 3), np.uint8))
     with pytest.raises(ValueError, match="uint8"):
         degrade(np.zeros((32, 32, 3), np.float32))
+
+
+def test_degrade_command_on_an_image(tmp_path):
+    from PIL import Image
+
+    from cvsr.cli import main
+
+    hr = np.random.default_rng(1).integers(0, 256, (70, 90, 3)).astype(np.uint8)
+    Image.fromarray(hr).save(tmp_path / "hr.png")
+    assert main(["degrade", str(tmp_path / "hr.png"), str(tmp_path / "lr.png")]) == 0
+    lr = np.asarray(Image.open(tmp_path / "lr.png"))
+    # Cropped to a multiple of 8 (64 x 88), then x4 down.
+    assert lr.shape == (16, 22, 3)
+    assert np.array_equal(lr, degrade(np.ascontiguousarray(hr[:64, :88])))
