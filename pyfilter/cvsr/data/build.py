@@ -115,18 +115,20 @@ def make_hr(spec: ClipSpec) -> np.ndarray:
 
 
 def pick_decoder(name: str):
-    """'codec_info' (the project's export, needed for MV models), 'pixels' (PyAV), or 'auto'."""
+    """'codec_info' (the project's export, needed for MV models), 'pixels' (PyAV), or 'auto'
+    (codec_info when the native shim is built, else pixels)."""
+    import importlib.util
+
     from cvsr.data import decode
 
-    if name in ("codec_info", "auto"):
-        try:
-            return decode.decode_codec_info, True
-        except AttributeError:
-            if name == "codec_info":
-                raise RuntimeError("the codec-info reader (cvsr.open) is not available: build the native shim")
-    if name in ("pixels", "auto"):
-        return decode.decode_pixels, False
-    raise ValueError(f"decoder must be codec_info, pixels or auto, got {name!r}")
+    if name not in ("codec_info", "pixels", "auto"):
+        raise ValueError(f"decoder must be codec_info, pixels or auto, got {name!r}")
+    have_reader = importlib.util.find_spec("cvsr._native") is not None
+    if name == "codec_info" and not have_reader:
+        raise RuntimeError("the codec-info reader (cvsr.open) is not available: build the native shim (./setup.sh)")
+    if name == "codec_info" or (name == "auto" and have_reader):
+        return decode.decode_codec_info, True
+    return decode.decode_pixels, False
 
 
 def build(out: Path, cache: Path | None = None, intel_dir: Path | None = None, decoder: str = "auto",
@@ -140,7 +142,7 @@ def build(out: Path, cache: Path | None = None, intel_dir: Path | None = None, d
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"clips": {}}
     manifest["degradation"] = "cvsr.data.degradation: Gaussian sigma 1.5, 12 taps, x4, LR (i,j) centred on HR (4i+1.5, 4j+1.5)"
     from cvsr.data.encode import x264_args
-    manifest["encoder"] = "libx264 " + " ".join(x264_args(0)).replace("-crf 0", "-crf <c>")
+    manifest["encoder"] = " ".join(x264_args(0)).replace("-crf 0", "-crf <c>")
     for i, spec in enumerate(specs):
         t0 = time.time()
         work = out / "work" / spec.name
