@@ -25,6 +25,16 @@ def test_help_documents_every_option(have_filter):
         assert f"\n     {value} " in out, value
 
 
+def test_default_model_matches_python(have_filter):
+    # The AVOption default must be a literal in C: keep it equal to the Python default.
+    from cvsr.models import DEFAULT_MODEL, MODELS
+
+    out = run([FFMPEG, "-hide_banner", "-h", "filter=cvsr"]).stdout.decode()
+    line = next(l for l in out.splitlines() if l.strip().startswith("model "))
+    assert f'(default "{DEFAULT_MODEL}")' in line, line
+    assert DEFAULT_MODEL in MODELS
+
+
 @pytest.mark.parametrize("kind", ["lowdelay", "randomaccess"])
 def test_one_output_per_input_same_pts_x4(make_clip, tiny_model, tmp_path, kind):
     src = make_clip(kind, size="96x64", frames=14)

@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from ..models import DEFAULT_MODEL
 from .align import PrevFrame, align_to_previous
 from .color import rgb_to_yuv420, rgb_to_yuv420_np, yuv420_to_rgb, yuv420_to_rgb_np
 from .model import LoadedModel, load_model
@@ -79,7 +80,7 @@ class Host:
     av_log-level messages.
     """
 
-    def __init__(self, model: str = "ciaf", device: str = "auto", sparse: str = "auto",
+    def __init__(self, model: str | None = None, device: str = "auto", sparse: str = "auto",
                  precision: str = "fp32", threads: int = 0, align: bool = True,
                  log: Callable[[int, str], None] | None = None):
         if threads < 0:
@@ -87,6 +88,8 @@ class Host:
         if threads:
             torch.set_num_threads(threads)
         self._log = log or _python_log
+        if model is None:
+            model = DEFAULT_MODEL
         self.model: LoadedModel = load_model(model, device=device, sparse=sparse, precision=precision)
         self.scale = self.model.scale
         self.align = bool(align)

@@ -42,7 +42,7 @@ def project_ffmpeg() -> str:
     return found
 
 
-def upscale(src, dst, model: str = "ciaf", device: str = "auto", sparse: str = "auto",
+def upscale(src, dst, model: str | None = None, device: str = "auto", sparse: str = "auto",
             precision: str = "fp32", threads: int = 0, align: bool = True, progress: bool = True,
             video_codec: tuple[str, ...] | list[str] = DEFAULT_VIDEO_CODEC, audio: bool = True,
             overwrite: bool = True) -> UpscaleResult:

@@ -15,7 +15,7 @@ from torch import nn
 from .baseline import Baseline, BaselineConfig
 from .ciaf import CIAF, CIAFConfig
 
-__all__ = ["MODELS", "WEIGHTS_DIR", "build_model", "save_checkpoint", "load_checkpoint", "load_model",
+__all__ = ["MODELS", "DEFAULT_MODEL", "WEIGHTS_DIR", "build_model", "save_checkpoint", "load_checkpoint", "load_model",
            "weights_path"]
 
 MODELS: dict[str, tuple[type[nn.Module], object]] = {
@@ -27,6 +27,11 @@ MODELS: dict[str, tuple[type[nn.Module], object]] = {
     "baseline": (Baseline, BaselineConfig(channels=128, num_blocks=7)),
     "baseline-lite": (Baseline, BaselineConfig(channels=32, num_blocks=5)),
 }
+
+# The model used when none is named (Python API and CLI; the ffmpeg filter's
+# `model` option default must match): the one whose weights ship and that runs
+# on a CPU. Switches to "ciaf" once its GPU-trained weights ship.
+DEFAULT_MODEL = "ciaf-lite"
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
