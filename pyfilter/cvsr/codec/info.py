@@ -245,18 +245,19 @@ class CodecInfo:
             bh, bw = blocks.shape[1:]
             res = np.zeros((self.mbs_h, bh, self.mbs_w, bw), np.int16)
             index = self.residual_index
-            coded = index >= 0
-            order = index[coded]
+            ys, xs = np.nonzero(index >= 0)
+            order = index[ys, xs]
             if order.size != blocks.shape[0] or (order.size and (order.max() >= order.size or order.min() < 0)):
                 raise ValueError(f"codec info residual index does not match its {blocks.shape[0]} blocks")
             if order.size:
-                # (mbs_h, mbs_w, bh, bw) view of the plane, filled where coded; the
-                # blocks are stored in raster order, so usually no gather is needed
+                # (mbs_h, mbs_w, bh, bw) view of the plane, filled where coded (integer
+                # indices: much faster than a boolean mask here); the blocks are stored
+                # in raster order, so usually no gather is needed
                 view = res.transpose(0, 2, 1, 3)
-                if (np.diff(order) == 1).all() and order[0] == 0:
-                    view[coded] = blocks
+                if order[0] == 0 and (np.diff(order) == 1).all():
+                    view[ys, xs] = blocks
                 else:
-                    view[coded] = blocks[order]
+                    view[ys, xs] = blocks[order]
             res = res.reshape(h, w)
             res.flags.writeable = False
         self._residual_planes[plane] = res
