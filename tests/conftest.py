@@ -10,5 +10,5 @@ from _clips import ClipFactory, have_ffmpeg
 def clips(tmp_path_factory) -> ClipFactory:
     """Tiny clips made by the project's ffmpeg, once per session: ``clips.get("random_access")``."""
     if not have_ffmpeg():
-        pytest.skip("the project's ffmpeg is not built (.venv/bin/ffmpeg): run ./setup.sh")
+        pytest.fail("the project's ffmpeg is not built (.venv/bin/ffmpeg): run ./setup.sh")
     return ClipFactory(tmp_path_factory.mktemp("clips"))

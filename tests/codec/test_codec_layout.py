@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-codec = pytest.importorskip("cvsr.codec", reason="native shim not built")
+import cvsr.codec as codec
 from cvsr.codec._lib import ffi, lib  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]

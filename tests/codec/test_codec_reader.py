@@ -6,7 +6,7 @@ import gc
 import numpy as np
 import pytest
 
-codec = pytest.importorskip("cvsr.codec", reason="native shim not built")
+import cvsr.codec as codec
 import cvsr  # noqa: E402
 
 

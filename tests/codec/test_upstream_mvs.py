@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-codec = pytest.importorskip("cvsr.codec", reason="native shim not built")
-av = pytest.importorskip("av")
+import cvsr.codec as codec
+import av
 import cvsr  # noqa: E402
 
 CLIPS = {

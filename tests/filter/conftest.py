@@ -15,10 +15,10 @@ from ffhelpers import FFMPEG, ffmpeg, run
 @pytest.fixture(scope="session")
 def have_filter():
     if not FFMPEG.is_file():
-        pytest.skip("the project's ffmpeg is not built (run ./setup.sh)")
+        pytest.fail("the project's ffmpeg is not built (run ./setup.sh)")
     r = run([FFMPEG, "-hide_banner", "-h", "filter=cvsr"], check=False)
     if b"Unknown filter" in r.stdout + r.stderr:
-        pytest.skip("ffmpeg was built without the cvsr filter")
+        pytest.fail("ffmpeg was built without the cvsr filter: run ./setup.sh")
     return FFMPEG
 
 
