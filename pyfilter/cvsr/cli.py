@@ -1,11 +1,13 @@
-"""``cvsr`` command line: a thin argparse dispatcher; the work lives in the package modules.
+"""cvsr: x4 super-resolution of compressed video that reuses the decoder's motion vectors and residuals.
 
     cvsr data build --out build/data        fetch sources, render, degrade, encode, decode, write shards
     cvsr degrade IN OUT                      the training degradation (blur + x4) of a video or image
     cvsr train --model ciaf-lite ...         train a model on shards
     cvsr eval --models ciaf-lite,... ...     Y-PSNR / SSIM tables, plot and crops on the eval split
     cvsr demo [--out out]                    the main job on a sample the project makes (see cvsr.demo)
-    cvsr upscale IN OUT [--model ciaf]       x4 super-resolution with the ffmpeg filter's host (cvsr.host)
+    cvsr upscale IN OUT [--model ciaf-lite]  x4 super-resolution with the ffmpeg filter's host (cvsr.host)
+
+This module is a thin argparse dispatcher; the work lives in the package modules.
 """
 from __future__ import annotations
 
@@ -116,8 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--clips", nargs="*", help="only these clips of the split (e.g. to run parts in parallel)")
     e.set_defaults(func=_cmd_eval)
 
-    m = sub.add_parser("demo", help="encode a sample, decode it with the codec-info export, "
-                       "write an MV/residual picture to OUT/codec_info.png")
+    m = sub.add_parser("demo", help="encode a sample, write its motion/residual picture (OUT/codec_info.png), "
+                       "upscale it with ffmpeg -vf cvsr and write a bicubic | cvsr side-by-side PNG")
     m.add_argument("--out", type=Path, default=Path("out"))
     m.add_argument("--source", default=None,
                    help="video to encode (default: a clip of ../shared/data if present, else testsrc2)")
