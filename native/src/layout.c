@@ -41,6 +41,7 @@
     X(block_size,         int32_t,  "int32",  0, 1, 1)                \
     X(blocks_w,           int32_t,  "int32",  0, 1, 1)                \
     X(blocks_h,           int32_t,  "int32",  0, 1, 1)                \
+    X(ref_block_size,     int32_t,  "int32",  0, 1, 1)                \
     X(mb_size,            int32_t,  "int32",  0, 1, 1)                \
     X(mbs_w,              int32_t,  "int32",  0, 1, 1)                \
     X(mbs_h,              int32_t,  "int32",  0, 1, 1)                \
@@ -48,7 +49,7 @@
     X(mb_residual_offset, uint32_t, "uint32", 0, 1, 1)                \
     X(ref_decode_index,   int64_t,  "int64",  2, 2, MAXR)             \
     X(ref_poc,            int32_t,  "int32",  2, 2, MAXR)             \
-    X(block_type_offset,  uint32_t, "uint32", 0, 1, 1)                \
+    X(mb_type_offset,     uint32_t, "uint32", 0, 1, 1)                \
     X(mv_offset,          uint32_t, "uint32", 1, 2, 1)                \
     X(ref_idx_offset,     uint32_t, "uint32", 1, 2, 1)                \
     X(mb_qp_offset,       uint32_t, "uint32", 0, 1, 1)                \
@@ -110,6 +111,7 @@ static const struct {
     C(AV_CODEC_INFO_BLOCK_INTRA),
     C(AV_CODEC_INFO_BLOCK_INTER),
     C(AV_CODEC_INFO_BLOCK_SKIP),
+    C(AV_CODEC_INFO_BLOCK_LOST),
     C(AV_CODEC_INFO_FLAG_WEIGHTED_PRED),
     C(AV_CODEC_INFO_FLAG_TRANSFORM_BYPASS),
     C(AV_NOPTS_VALUE),

@@ -187,7 +187,7 @@ def test_parse_rejects_bad_buffers(clips):
     with pytest.raises(ValueError, match="version"):
         codec.parse_codec_info(patched("version", 99))
     with pytest.raises(ValueError, match="outside"):
-        codec.parse_codec_info(patched("block_type_offset", len(raw) - 8))
+        codec.parse_codec_info(patched("mb_type_offset", len(raw) - 8))
     with pytest.raises(ValueError, match="geometry"):
         codec.parse_codec_info(patched("blocks_w", 3))
 

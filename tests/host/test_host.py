@@ -77,7 +77,11 @@ def test_color_round_trip(h, w):
 
 def make_info(*, decode_index, poc, pict_type=2, refs=((), ()), mv=None, ref_idx=None, block_type=None,
               residual=None, coded=(32, 16), crop=(0, 0)) -> bytes:
-    """A synthetic AVCodecInfo buffer (8x4 blocks of 4x4 for 32x16)."""
+    """A synthetic AVCodecInfo buffer (8x4 blocks of 4x4 for 32x16).
+
+    ``block_type`` and ``ref_idx`` are given per 4x4 block and stored as the layout does, per
+    macroblock and per 8x8 block (their top-left 4x4 block); lists without refs are absent.
+    """
     cw, ch = coded
     bw, bh = cw // 4, ch // 4
     header = np.zeros(1, CODEC_INFO_DTYPE)
@@ -96,17 +100,20 @@ def make_info(*, decode_index, poc, pict_type=2, refs=((), ()), mv=None, ref_idx
     h["version"], h["decode_index"], h["poc"], h["pict_type"] = CODEC_INFO_VERSION, decode_index, poc, pict_type
     h["coded_width"], h["coded_height"], h["crop_left"], h["crop_top"] = cw, ch, *crop
     h["bit_depth"], h["block_size"], h["blocks_w"], h["blocks_h"] = 8, 4, bw, bh
+    h["ref_block_size"] = 8
     h["mb_size"], h["mbs_w"], h["mbs_h"] = 16, cw // 16, ch // 16
     for L in (0, 1):
         h["nb_refs"][L] = len(refs[L])
         for i, (d, p) in enumerate(refs[L]):
             h["ref_decode_index"][L][i], h["ref_poc"][L][i] = d, p
     bt = np.full((bh, bw), BLOCK_INTER, np.uint8) if block_type is None else block_type
-    h["block_type_offset"] = place(bt)
+    h["mb_type_offset"] = place(bt[::4, ::4])
     for L in (0, 1):
+        if not refs[L]:
+            continue
         m = np.zeros((bh, bw, 2), np.int16) if mv is None or mv[L] is None else mv[L]
         r = np.full((bh, bw), -1, np.int8) if ref_idx is None or ref_idx[L] is None else ref_idx[L]
-        h["mv_offset"][L], h["ref_idx_offset"][L] = place(m), place(r)
+        h["mv_offset"][L], h["ref_idx_offset"][L] = place(m), place(r[::2, ::2])
     res = np.zeros((ch, cw), np.int16) if residual is None else residual
     # luma residual as per-MB 16x16 blocks, stored for the MBs with a non-zero one
     mbs = np.ascontiguousarray(res.reshape(ch // 16, 16, cw // 16, 16).transpose(0, 2, 1, 3))
@@ -129,9 +136,9 @@ def test_align_direct_reference_and_poc_scaling():
     mv0 = np.zeros((bh, bw, 2), np.int16)
     mv0[..., 0] = 8            # +2 px in quarter samples
     idx0 = np.zeros((bh, bw), np.int8)
-    idx0[:, 4:] = 1            # right half refers to list entry 1
+    idx0[:, 6:] = 1            # right quarter refers to list entry 1
     bt = np.full((bh, bw), BLOCK_INTER, np.uint8)
-    bt[0, 0] = BLOCK_INTRA
+    bt[:, :4] = BLOCK_INTRA    # left macroblock intra
     residual = np.zeros((16, 32), np.int16)
     residual[2, 3] = 5
     # current: decode 5, POC 10; list 0 = [decode 4 POC 8 (the previous decoded frame), decode 2 POC 4]
@@ -140,9 +147,9 @@ def test_align_direct_reference_and_poc_scaling():
                             32, 16)
     a = align_to_previous(info, PrevFrame(decode_index=4, poc=8), 32, 16)
     assert a.flow.shape == (16, 32, 2) and a.flow.dtype == np.float32
-    assert a.flow[5, 5, 0] == 2.0                       # direct reference: the MV as is, in pixels
-    assert a.flow[5, 20, 0] == pytest.approx(2.0 * (10 - 8) / (10 - 4))   # other reference: POC-scaled
-    assert (a.flow[:4, :4] == 0).all()                  # intra block: zero motion
+    assert a.flow[5, 18, 0] == 2.0                      # direct reference: the MV as is, in pixels
+    assert a.flow[5, 26, 0] == pytest.approx(2.0 * (10 - 8) / (10 - 4))   # other reference: POC-scaled
+    assert (a.flow[:, :16] == 0).all()                  # intra macroblock: zero motion
     assert a.residual_mask.sum() == 1 and a.residual_mask[2, 3]
 
 

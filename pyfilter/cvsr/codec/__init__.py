@@ -9,13 +9,13 @@
 from ._lib import LOG_ERROR, LOG_INFO, LOG_QUIET, LOG_WARNING, set_log_level
 from .errors import (CodecError, DecoderNotFoundError, FileNotFoundError, InvalidDataError, OptionError,
                      StreamNotFoundError, UnsupportedError)
-from .info import (BLOCK_INTER, BLOCK_INTRA, BLOCK_SKIP, CODEC_INFO_DTYPE, MOTION_VECTOR_DTYPE, CodecInfo,
+from .info import (BLOCK_INTER, BLOCK_INTRA, BLOCK_LOST, BLOCK_SKIP, CODEC_INFO_DTYPE, MOTION_VECTOR_DTYPE, CodecInfo,
                    parse_codec_info)
 from .reader import Frame, Reader, StreamInfo, open
 
 __all__ = [
     "open", "Reader", "Frame", "StreamInfo", "CodecInfo", "parse_codec_info", "CODEC_INFO_DTYPE",
-    "MOTION_VECTOR_DTYPE", "BLOCK_INTRA", "BLOCK_INTER", "BLOCK_SKIP", "CodecError", "FileNotFoundError",
+    "MOTION_VECTOR_DTYPE", "BLOCK_INTRA", "BLOCK_INTER", "BLOCK_SKIP", "BLOCK_LOST", "CodecError", "FileNotFoundError",
     "InvalidDataError", "OptionError", "StreamNotFoundError", "DecoderNotFoundError", "UnsupportedError",
     "set_log_level", "LOG_QUIET", "LOG_ERROR", "LOG_WARNING", "LOG_INFO",
 ]

@@ -7,8 +7,14 @@ Coordinates and units (see codec_info.h for the full contract):
 
 * Block grids (``block_type``, ``mv(L)``, ``ref_idx(L)``, ``ref_ids(L)``) are
   ``(blocks_h, blocks_w)`` arrays of 4x4 luma blocks covering the *coded*
-  picture (``coded_width x coded_height``, a multiple of 16); ``mb_qp`` is the
-  ``(mbs_h, mbs_w)`` macroblock grid; ``residual(p)`` planes are coded size.
+  picture (``coded_width x coded_height``, a multiple of 16); ``mb_qp``,
+  ``mb_type`` are the ``(mbs_h, mbs_w)`` macroblock grid; ``residual(p)``
+  planes are coded size.  The side data stores each property at the
+  granularity the codec codes it (block mode per macroblock, ref_idx per 8x8
+  block); the block grids repeat them per 4x4 block.
+* A list the picture does not use (``nb_refs[L] == 0``: I pictures, list 1
+  of P pictures) is not stored: ``mv(L)`` is then all 0 and ``ref_idx(L)``
+  all -1 (read-only broadcast views), so callers need no special case.
 * The output frame is the coded picture cropped: output sample (x, y) is coded
   sample (x + crop_left, y + crop_top).  The dense ``*_field`` methods rasterise
   a grid to pixels *and* crop it to the output frame (width x height, default:
@@ -32,7 +38,7 @@ import numpy as np
 from ._lib import constant, struct_dtype, struct_version
 
 __all__ = ["CodecInfo", "parse_codec_info", "CODEC_INFO_DTYPE", "MOTION_VECTOR_DTYPE",
-           "BLOCK_INTRA", "BLOCK_INTER", "BLOCK_SKIP", "NOPTS"]
+           "BLOCK_INTRA", "BLOCK_INTER", "BLOCK_SKIP", "BLOCK_LOST", "NOPTS"]
 
 CODEC_INFO_DTYPE = struct_dtype("AVCodecInfo")
 CODEC_INFO_VERSION = struct_version("AVCodecInfo")
@@ -40,6 +46,7 @@ MOTION_VECTOR_DTYPE = struct_dtype("AVMotionVector")
 BLOCK_INTRA = constant("AV_CODEC_INFO_BLOCK_INTRA")
 BLOCK_INTER = constant("AV_CODEC_INFO_BLOCK_INTER")
 BLOCK_SKIP = constant("AV_CODEC_INFO_BLOCK_SKIP")
+BLOCK_LOST = constant("AV_CODEC_INFO_BLOCK_LOST")
 FLAG_WEIGHTED_PRED = constant("AV_CODEC_INFO_FLAG_WEIGHTED_PRED")
 FLAG_TRANSFORM_BYPASS = constant("AV_CODEC_INFO_FLAG_TRANSFORM_BYPASS")
 NOPTS = constant("AV_NOPTS_VALUE")
@@ -70,7 +77,7 @@ class CodecInfo:
     Arrays share memory with the buffer (which this object keeps alive).
     """
 
-    __slots__ = ("_raw", "_fields", "width", "height", "_residual_planes")
+    __slots__ = ("_raw", "_fields", "width", "height", "_residual_planes", "_grids")
 
     def __init__(self, buffer, width: int | None = None, height: int | None = None):
         raw = np.frombuffer(buffer, np.uint8) if not isinstance(buffer, np.ndarray) else buffer
@@ -92,6 +99,7 @@ class CodecInfo:
         self._raw = raw
         self._fields = fields
         self._residual_planes: dict[int, np.ndarray | None] = {}
+        self._grids: dict[object, np.ndarray] = {}
         self._validate()
         self.width = self.coded_width - self.crop_left if width is None else int(width)
         self.height = self.coded_height - self.crop_top if height is None else int(height)
@@ -116,21 +124,28 @@ class CodecInfo:
             raise ValueError(f"codec info version {v.version}, this cvsr reads version {CODEC_INFO_VERSION}")
         if not header_size <= v.size <= self._raw.size:
             raise ValueError(f"codec info says {v.size} bytes, the buffer has {self._raw.size}")
-        bs, mb = v.block_size, v.mb_size
+        bs, rbs, mb = v.block_size, v.ref_block_size, v.mb_size
         if (bs <= 0 or mb <= 0 or v.coded_width <= 0 or v.coded_height <= 0
                 or v.blocks_w * bs != v.coded_width or v.blocks_h * bs != v.coded_height
-                or v.mbs_w * mb != v.coded_width or v.mbs_h * mb != v.coded_height):
+                or v.mbs_w * mb != v.coded_width or v.mbs_h * mb != v.coded_height
+                or rbs <= 0 or rbs % bs or mb % rbs):
             raise ValueError(f"inconsistent codec info geometry: coded {v.coded_width}x{v.coded_height}, "
-                             f"{v.blocks_w}x{v.blocks_h} blocks of {bs}, {v.mbs_w}x{v.mbs_h} MBs of {mb}")
+                             f"{v.blocks_w}x{v.blocks_h} blocks of {bs}, ref_idx blocks of {rbs}, "
+                             f"{v.mbs_w}x{v.mbs_h} MBs of {mb}")
         if not (0 <= v.crop_left < v.coded_width and 0 <= v.crop_top < v.coded_height):
             raise ValueError(f"codec info crop ({v.crop_left}, {v.crop_top}) outside the coded picture")
         max_refs = v.ref_poc.shape[1]
         if any(not 0 <= n <= max_refs for n in v.nb_refs):
             raise ValueError(f"codec info nb_refs {list(v.nb_refs)} out of range")
         nblocks, nmbs = v.blocks_w * v.blocks_h, v.mbs_w * v.mbs_h
-        arrays = [(v.block_type_offset, nblocks), (v.mb_qp_offset, nmbs)]
+        nrefs = (v.coded_width // rbs) * (v.coded_height // rbs)
+        arrays = [(v.mb_type_offset, nmbs), (v.mb_qp_offset, nmbs)]
         arrays += [(v.mb_residual_offset, nmbs)]
-        arrays += [(o, nblocks * 4) for o in v.mv_offset] + [(o, nblocks) for o in v.ref_idx_offset]
+        for lst in range(2):
+            if bool(v.nb_refs[lst]) != bool(v.mv_offset[lst]) or bool(v.mv_offset[lst]) != bool(v.ref_idx_offset[lst]):
+                raise ValueError(f"codec info list {lst}: nb_refs {v.nb_refs[lst]} but arrays at "
+                                 f"{v.mv_offset[lst]}, {v.ref_idx_offset[lst]}")
+        arrays += [(o, nblocks * 4) for o in v.mv_offset] + [(o, nrefs) for o in v.ref_idx_offset]
         arrays += [(v.residual_index_offset, nmbs * 4)]
         block_bytes = 0
         for p in range(3):
@@ -178,24 +193,47 @@ class CodecInfo:
 
     # -- block grids (coded picture) ------------------------------------------
 
+    def _repeat(self, key, grid: np.ndarray, cell: int) -> np.ndarray:
+        """``grid`` of ``cell``-sized luma blocks repeated onto the 4x4 block grid (cached, read-only)."""
+        out = self._grids.get(key)
+        if out is None:
+            k = cell // self.block_size
+            out = np.ascontiguousarray(rasterize(grid, k, 0, 0, self.blocks_w, self.blocks_h))
+            out.flags.writeable = False
+            self._grids[key] = out
+        return out
+
+    @property
+    def mb_type(self) -> np.ndarray | None:
+        """(mbs_h, mbs_w) uint8 block type of each macroblock: BLOCK_INTRA, BLOCK_INTER, BLOCK_SKIP or BLOCK_LOST."""
+        return self._array(self.mb_type_offset, np.uint8, (self.mbs_h, self.mbs_w))
+
     @property
     def block_type(self) -> np.ndarray | None:
-        """(blocks_h, blocks_w) uint8: BLOCK_INTRA, BLOCK_INTER or BLOCK_SKIP."""
-        return self._array(self.block_type_offset, np.uint8, (self.blocks_h, self.blocks_w))
+        """(blocks_h, blocks_w) uint8: the block type of each 4x4 block (that of its macroblock)."""
+        mbt = self.mb_type
+        return None if mbt is None else self._repeat("block_type", mbt, self.mb_size)
 
-    def mv(self, lst: int) -> np.ndarray | None:
+    def mv(self, lst: int) -> np.ndarray:
         """(blocks_h, blocks_w, 2) int16 (mvx, mvy) of list ``lst`` in quarter luma samples; 0 where unused."""
-        return self._array(self.mv_offset[lst], np.int16, (self.blocks_h, self.blocks_w, 2))
+        mv = self._array(self.mv_offset[lst], np.int16, (self.blocks_h, self.blocks_w, 2))
+        return np.broadcast_to(np.int16(0), (self.blocks_h, self.blocks_w, 2)) if mv is None else mv
 
-    def ref_idx(self, lst: int) -> np.ndarray | None:
+    def ref_idx_grid(self, lst: int) -> np.ndarray | None:
+        """int8 ref_idx of list ``lst`` as stored, one per ref_block_size block; None if the list is absent."""
+        rbs = self.ref_block_size
+        return self._array(self.ref_idx_offset[lst], np.int8, (self.coded_height // rbs, self.coded_width // rbs))
+
+    def ref_idx(self, lst: int) -> np.ndarray:
         """(blocks_h, blocks_w) int8 index into list ``lst``, -1 where the list is unused."""
-        return self._array(self.ref_idx_offset[lst], np.int8, (self.blocks_h, self.blocks_w))
+        grid = self.ref_idx_grid(lst)
+        if grid is None:
+            return np.broadcast_to(np.int8(-1), (self.blocks_h, self.blocks_w))
+        return self._repeat(("ref_idx", lst), grid, self.ref_block_size)
 
-    def ref_ids(self, lst: int) -> np.ndarray | None:
+    def ref_ids(self, lst: int) -> np.ndarray:
         """(blocks_h, blocks_w) int64 decode index of the picture each block uses in list ``lst``, -1 if none."""
         idx = self.ref_idx(lst)
-        if idx is None:
-            return None
         table = np.append(self.ref_decode_index[lst], -1)   # entry -1 -> -1
         return table[np.where(idx >= 0, idx, -1)]
 
@@ -270,19 +308,16 @@ class CodecInfo:
             return None
         return rasterize(grid, cell, self.crop_left, self.crop_top, self.width, self.height)
 
-    def mv_field(self, lst: int) -> np.ndarray | None:
+    def mv_field(self, lst: int) -> np.ndarray:
         """(height, width, 2) float32 backward flow of list ``lst`` in pixels, 0 where unused (see mv_mask)."""
         mv = self.mv(lst)
-        if mv is None:
-            return None
         return self._dense(mv.astype(np.float32) * np.float32(0.25), self.block_size)
 
-    def mv_mask(self, lst: int) -> np.ndarray | None:
+    def mv_mask(self, lst: int) -> np.ndarray:
         """(height, width) bool: True where list ``lst`` predicts the pixel."""
-        idx = self.ref_idx(lst)
-        return None if idx is None else self._dense(idx >= 0, self.block_size)
+        return self._dense(self.ref_idx(lst) >= 0, self.block_size)
 
-    def ref_id_field(self, lst: int) -> np.ndarray | None:
+    def ref_id_field(self, lst: int) -> np.ndarray:
         """(height, width) int64 decode index of the reference of each pixel in list ``lst``, -1 if none."""
         return self._dense(self.ref_ids(lst), self.block_size)
 
