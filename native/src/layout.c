@@ -46,7 +46,6 @@
     X(mbs_w,              int32_t,  "int32",  0, 1, 1)                \
     X(mbs_h,              int32_t,  "int32",  0, 1, 1)                \
     X(nb_refs,            int32_t,  "int32",  1, 2, 1)                \
-    X(mb_residual_offset, uint32_t, "uint32", 0, 1, 1)                \
     X(ref_decode_index,   int64_t,  "int64",  2, 2, MAXR)             \
     X(ref_poc,            int32_t,  "int32",  2, 2, MAXR)             \
     X(mb_type_offset,     uint32_t, "uint32", 0, 1, 1)                \
@@ -55,9 +54,10 @@
     X(mb_qp_offset,       uint32_t, "uint32", 0, 1, 1)                \
     X(residual_width,     int32_t,  "int32",  1, 3, 1)                \
     X(residual_height,    int32_t,  "int32",  1, 3, 1)                \
+    X(residual_block_size,    uint32_t, "uint32", 0, 1, 1)            \
+    X(residual_mask_offset,   uint32_t, "uint32", 0, 1, 1)            \
     X(residual_index_offset,  uint32_t, "uint32", 0, 1, 1)            \
     X(residual_blocks_offset, uint32_t, "uint32", 0, 1, 1)            \
-    X(residual_block_size,    uint32_t, "uint32", 0, 1, 1)            \
     X(nb_residual_blocks,     uint32_t, "uint32", 0, 1, 1)
 
 #define MV AVMotionVector

@@ -113,16 +113,23 @@ def make_info(*, decode_index, poc, pict_type=2, refs=((), ()), mv=None, ref_idx
             continue
         m = np.zeros((bh, bw, 2), np.int16) if mv is None or mv[L] is None else mv[L]
         r = np.full((bh, bw), -1, np.int8) if ref_idx is None or ref_idx[L] is None else ref_idx[L]
-        h["mv_offset"][L], h["ref_idx_offset"][L] = place(m), place(r[::2, ::2])
+        # ref_idx per macroblock: its 8x8 blocks [row][column]
+        r8 = r[::2, ::2].reshape(ch // 16, 2, cw // 16, 2).transpose(0, 2, 1, 3)
+        h["mv_offset"][L], h["ref_idx_offset"][L] = place(m), place(r8)
     res = np.zeros((ch, cw), np.int16) if residual is None else residual
-    # luma residual as per-MB 16x16 blocks, stored for the MBs with a non-zero one
-    mbs = np.ascontiguousarray(res.reshape(ch // 16, 16, cw // 16, 16).transpose(0, 2, 1, 3))
-    coded = mbs.any(axis=(2, 3))
-    index = np.where(coded, np.cumsum(coded).reshape(coded.shape) - 1, -1).astype(np.int32)
-    h["residual_width"][0], h["residual_height"][0] = cw, ch
+    # luma residual as the non-zero 4x4 blocks, per macroblock in z-order (H.264 luma4x4BlkIdx)
+    blocks = np.ascontiguousarray(res.reshape(ch // 16, 4, 4, cw // 16, 4, 4).transpose(0, 3, 1, 4, 2, 5))
+    zx, zy = [0, 1, 0, 1, 2, 3, 2, 3, 0, 1, 0, 1, 2, 3, 2, 3], [0, 0, 1, 1, 0, 0, 1, 1, 2, 2, 3, 3, 2, 2, 3, 3]
+    blocks = blocks.reshape(-1, 4, 4, 4, 4)[:, zy, zx]
+    present = blocks.any(axis=(2, 3))
+    mask = (present * (1 << np.arange(16))).sum(axis=1).astype(np.uint32)
+    counts = present.sum(axis=1)
+    index = np.where(counts > 0, np.cumsum(counts) - counts, -1).astype(np.int32)
+    h["residual_width"][0], h["residual_height"][0], h["residual_block_size"] = cw, ch, 4
+    h["residual_mask_offset"] = place(mask)
     h["residual_index_offset"] = place(index)
-    h["residual_block_size"], h["nb_residual_blocks"] = 16 * 16 * 2, int(coded.sum())
-    h["residual_blocks_offset"] = place(mbs[coded]) if coded.any() else place(np.zeros(16, np.int16))
+    h["nb_residual_blocks"] = int(present.sum())
+    h["residual_blocks_offset"] = place(blocks[present]) if present.any() else place(np.zeros(16, np.int16))
     h["size"] = offset
     buf = bytearray(offset)
     buf[:CODEC_INFO_DTYPE.itemsize] = header.tobytes()

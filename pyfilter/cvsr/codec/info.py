@@ -138,32 +138,33 @@ class CodecInfo:
         if any(not 0 <= n <= max_refs for n in v.nb_refs):
             raise ValueError(f"codec info nb_refs {list(v.nb_refs)} out of range")
         nblocks, nmbs = v.blocks_w * v.blocks_h, v.mbs_w * v.mbs_h
-        nrefs = (v.coded_width // rbs) * (v.coded_height // rbs)
+        nrefs = nmbs * (mb // rbs) ** 2
         arrays = [(v.mb_type_offset, nmbs), (v.mb_qp_offset, nmbs)]
-        arrays += [(v.mb_residual_offset, nmbs)]
         for lst in range(2):
             if bool(v.nb_refs[lst]) != bool(v.mv_offset[lst]) or bool(v.mv_offset[lst]) != bool(v.ref_idx_offset[lst]):
                 raise ValueError(f"codec info list {lst}: nb_refs {v.nb_refs[lst]} but arrays at "
                                  f"{v.mv_offset[lst]}, {v.ref_idx_offset[lst]}")
         arrays += [(o, nblocks * 4) for o in v.mv_offset] + [(o, nrefs) for o in v.ref_idx_offset]
-        arrays += [(v.residual_index_offset, nmbs * 4)]
-        block_bytes = 0
+        arrays += [(v.residual_index_offset, nmbs * 4), (v.residual_mask_offset, nmbs * 4)]
+        rb = v.residual_block_size
+        nbits = 0
         for p in range(3):
             h, w = v.residual_height[p], v.residual_width[p]
             if (h, w) == (0, 0):
                 continue
-            if (h <= 0 or w <= 0 or (mb * w) % v.coded_width or (mb * h) % v.coded_height
+            if (h <= 0 or w <= 0 or rb <= 0 or (mb * w) % (v.coded_width * rb) or (mb * h) % (v.coded_height * rb)
                     or p == 0 and (w, h) != (v.coded_width, v.coded_height)):
                 raise ValueError(f"codec info residual plane {p}: {w}x{h} for a "
-                                 f"{v.coded_width}x{v.coded_height} picture")
-            block_bytes += 2 * (mb * w // v.coded_width) * (mb * h // v.coded_height)
+                                 f"{v.coded_width}x{v.coded_height} picture in blocks of {rb}")
+            nbits += (mb * w // v.coded_width // rb) * (mb * h // v.coded_height // rb)
+        if nbits > 32:
+            raise ValueError(f"codec info residual of {nbits} blocks per macroblock does not fit its 32-bit mask")
         if v.residual_blocks_offset:
-            if not v.residual_index_offset or v.residual_block_size != block_bytes:
-                raise ValueError(f"codec info residual blocks of {v.residual_block_size} bytes, "
-                                 f"the planes need {block_bytes}")
-            if v.nb_residual_blocks > nmbs:
+            if not (v.residual_index_offset and v.residual_mask_offset):
+                raise ValueError("codec info residual blocks without their index and mask")
+            if v.nb_residual_blocks > nmbs * nbits:
                 raise ValueError(f"codec info has {v.nb_residual_blocks} residual blocks for {nmbs} MBs")
-            arrays += [(v.residual_blocks_offset, v.nb_residual_blocks * v.residual_block_size)]
+            arrays += [(v.residual_blocks_offset, v.nb_residual_blocks * rb * rb * 2)]
         for offset, nbytes in arrays:
             if offset and not header_size <= offset <= v.size - nbytes:
                 raise ValueError(f"codec info array at offset {offset} ({nbytes} bytes) outside the "
@@ -220,9 +221,11 @@ class CodecInfo:
         return np.broadcast_to(np.int16(0), (self.blocks_h, self.blocks_w, 2)) if mv is None else mv
 
     def ref_idx_grid(self, lst: int) -> np.ndarray | None:
-        """int8 ref_idx of list ``lst`` as stored, one per ref_block_size block; None if the list is absent."""
-        rbs = self.ref_block_size
-        return self._array(self.ref_idx_offset[lst], np.int8, (self.coded_height // rbs, self.coded_width // rbs))
+        """(coded_height / ref_block_size, coded_width / ref_block_size) int8 ref_idx of list ``lst``, one per
+        reference index block (a view of the per-macroblock storage); None if the list is absent."""
+        k = self.mb_size // self.ref_block_size
+        a = self._array(self.ref_idx_offset[lst], np.int8, (self.mbs_h, self.mbs_w, k, k))
+        return None if a is None else a.transpose(0, 2, 1, 3).reshape(self.mbs_h * k, self.mbs_w * k)
 
     def ref_idx(self, lst: int) -> np.ndarray:
         """(blocks_h, blocks_w) int8 index into list ``lst``, -1 where the list is unused."""
@@ -243,59 +246,93 @@ class CodecInfo:
         return self._array(self.mb_qp_offset, np.int8, (self.mbs_h, self.mbs_w))
 
     @property
-    def mb_residual(self) -> np.ndarray | None:
-        """(mbs_h, mbs_w) uint8 AV_CODEC_INFO_MB_RESIDUAL_* bits: bit 0 luma, bit 1 chroma residual may be non-zero.
+    def residual_mask(self) -> np.ndarray | None:
+        """(mbs_h, mbs_w) uint32: bit k set where the macroblock's k-th residual block is stored (non-zero).
 
-        A clear bit guarantees an all-zero residual for that macroblock's planes.
+        Bits count the 4x4 blocks of the exported planes Y, U, V in turn, each plane's in z-order
+        within the macroblock (H.264's luma4x4BlkIdx; 4:2:0: 0-15 luma, 16-19 U, 20-23 V).
+        A clear bit: that block is 0.
         """
-        return self._array(self.mb_residual_offset, np.uint8, (self.mbs_h, self.mbs_w))
+        return self._array(self.residual_mask_offset, np.uint32, (self.mbs_h, self.mbs_w))
+
+    @property
+    def mb_residual(self) -> np.ndarray | None:
+        """(mbs_h, mbs_w) uint8: bit 0 set where the macroblock's luma residual is non-zero, bit 1 its chroma's."""
+        mask = self.residual_mask
+        if mask is None:
+            return None
+        luma = (1 << self._plane_bits()[0][1]) - 1
+        return ((mask & luma) != 0).astype(np.uint8) | ((mask & ~np.uint32(luma)) != 0).astype(np.uint8) << 1
 
     @property
     def residual_index(self) -> np.ndarray | None:
-        """(mbs_h, mbs_w) int32 index of each macroblock's residual block, -1 where its residual is 0."""
+        """(mbs_h, mbs_w) int32 index of each macroblock's first stored residual block, -1 if none."""
         return self._array(self.residual_index_offset, np.int32, (self.mbs_h, self.mbs_w))
 
-    def residual_blocks(self, plane: int = 0) -> np.ndarray | None:
-        """(nb_residual_blocks, bh, bw) int16 view of plane ``plane`` of the stored per-MB residual blocks."""
-        if not self.residual_blocks_offset or not self.residual_width[plane]:
+    def residual_blocks(self) -> np.ndarray | None:
+        """(nb_residual_blocks, 4, 4) int16: the stored residual blocks, in storage order."""
+        if not self.residual_blocks_offset:
             return None
-        mb = self.mb_size
-        shapes = [(mb * self.residual_height[p] // self.coded_height, mb * self.residual_width[p] // self.coded_width)
-                  if self.residual_width[p] else (0, 0) for p in range(3)]
-        start = sum(2 * h * w for h, w in shapes[:plane])
-        bh, bw = shapes[plane]
-        return self._array(self.residual_blocks_offset + start, np.int16, (self.nb_residual_blocks, bh, bw),
-                           (self.residual_block_size, 2 * bw, 2))
+        rb = self.residual_block_size
+        return self._array(self.residual_blocks_offset, np.int16, (self.nb_residual_blocks, rb, rb))
+
+    def _plane_bits(self) -> list[tuple[int, int, int, int]]:
+        """Per plane: (first bit, bits, blocks per MB row, blocks per MB column) of the residual mask."""
+        out, first = [], 0
+        for p in range(3):
+            if not self.residual_width[p]:
+                out.append((first, 0, 0, 0))
+                continue
+            bx = self.mb_size * self.residual_width[p] // self.coded_width // self.residual_block_size
+            by = self.mb_size * self.residual_height[p] // self.coded_height // self.residual_block_size
+            out.append((first, bx * by, bx, by))
+            first += bx * by
+        return out
+
+    def _residual_layout(self):
+        """(macroblock, bit) of every stored block in storage order, checked against the index (cached)."""
+        key = "residual_layout"
+        if key not in self._grids:
+            mask, index = self.residual_mask.reshape(-1), self.residual_index.reshape(-1)
+            nbits = sum(n for _, n, _, _ in self._plane_bits())
+            bits = (mask[:, None] >> np.arange(nbits, dtype=np.uint32)) & 1
+            mbs, ks = np.nonzero(bits)                      # raster MB order, then bit order: storage order
+            counts = bits.sum(axis=1, dtype=np.int64)
+            starts = np.cumsum(counts) - counts
+            if (mbs.size != self.nb_residual_blocks or (mask >> np.uint32(nbits)).any()
+                    or not np.array_equal(np.where(counts > 0, starts, -1), index)):
+                raise ValueError(f"codec info residual index and mask do not match its "
+                                 f"{self.nb_residual_blocks} blocks")
+            self._grids[key] = (mbs, ks)
+        return self._grids[key]
 
     def residual(self, plane: int = 0) -> np.ndarray | None:
         """int16 residual plane (0 Y, 1 U, 2 V) of the coded picture, None if not exported.
 
         Exactly what the decoder added to the prediction, before clipping and
         deblocking.  Chroma planes have the frame's chroma subsampling.  Built
-        once (vectorised scatter of the per-MB blocks) and cached, read-only.
+        once (vectorised scatter of the stored 4x4 blocks) and cached, read-only.
         """
         if plane in self._residual_planes:
             return self._residual_planes[plane]
-        blocks = self.residual_blocks(plane)
         res = None
-        if blocks is not None:
+        if self.residual_blocks_offset and self.residual_width[plane]:
+            first, n, bx, by = self._plane_bits()[plane]
+            rb = self.residual_block_size
             h, w = self.residual_height[plane], self.residual_width[plane]
-            bh, bw = blocks.shape[1:]
-            res = np.zeros((self.mbs_h, bh, self.mbs_w, bw), np.int16)
-            index = self.residual_index
-            ys, xs = np.nonzero(index >= 0)
-            order = index[ys, xs]
-            if order.size != blocks.shape[0] or (order.size and (order.max() >= order.size or order.min() < 0)):
-                raise ValueError(f"codec info residual index does not match its {blocks.shape[0]} blocks")
-            if order.size:
-                # (mbs_h, mbs_w, bh, bw) view of the plane, filled where coded (integer
-                # indices: much faster than a boolean mask here); the blocks are stored
-                # in raster order, so usually no gather is needed
-                view = res.transpose(0, 2, 1, 3)
-                if order[0] == 0 and (np.diff(order) == 1).all():
-                    view[ys, xs] = blocks
-                else:
-                    view[ys, xs] = blocks[order]
+            res = np.zeros((self.mbs_h, by, rb, self.mbs_w, bx, rb), np.int16)
+            mbs, ks = self._residual_layout()
+            sel = np.nonzero((ks >= first) & (ks < first + n))[0]
+            if sel.size:
+                j = ks[sel] - first
+                # z-order: x from the even bits of j, y from the odd ones
+                x = sum(((j >> (2 * b)) & 1) << b for b in range(4))
+                y = sum(((j >> (2 * b + 1)) & 1) << b for b in range(4))
+                if (x >= bx).any() or (y >= by).any():
+                    raise ValueError(f"codec info residual block beyond its {bx}x{by} macroblock")
+                mb_y, mb_x = np.divmod(mbs[sel], self.mbs_w)
+                # (K, rb, rb) blocks land at [mb_y, y, :, mb_x, x, :]
+                res[mb_y, y, :, mb_x, x, :] = self.residual_blocks()[sel]
             res = res.reshape(h, w)
             res.flags.writeable = False
         self._residual_planes[plane] = res
