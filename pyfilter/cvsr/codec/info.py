@@ -55,6 +55,11 @@ _PICT_TYPE_CHARS.update({constant("AV_PICTURE_TYPE_SI"): "i", constant("AV_PICTU
                          constant("AV_PICTURE_TYPE_BI"): "b"})
 
 
+# z-order (Morton) position of block j in a macroblock: x from the even bits, y from the odd ones
+_MORTON_X = np.array([sum(((j >> (2 * b)) & 1) << b for b in range(16)) for j in range(32)], np.intp)
+_MORTON_Y = np.array([sum(((j >> (2 * b + 1)) & 1) << b for b in range(16)) for j in range(32)], np.intp)
+
+
 def rasterize(grid: np.ndarray, cell: int, x0: int, y0: int, width: int, height: int) -> np.ndarray:
     """Per-cell grid (gh, gw, ...) -> per-pixel (height, width, ...), starting at pixel (x0, y0).
 
@@ -295,15 +300,20 @@ class CodecInfo:
         if key not in self._grids:
             mask, index = self.residual_mask.reshape(-1), self.residual_index.reshape(-1)
             nbits = sum(n for _, n, _, _ in self._plane_bits())
-            bits = (mask[:, None] >> np.arange(nbits, dtype=np.uint32)) & 1
-            mbs, ks = np.nonzero(bits)                      # raster MB order, then bit order: storage order
+            coded = np.flatnonzero(mask)                    # raster order
+            # bits of the coded macroblocks' masks, little end first: (n, 32)
+            bits = np.unpackbits(mask[coded].astype("<u4").view(np.uint8).reshape(-1, 4), axis=1,
+                                 bitorder="little")
+            rows, ks = np.nonzero(bits)                     # MB order, then bit order: storage order
             counts = bits.sum(axis=1, dtype=np.int64)
             starts = np.cumsum(counts) - counts
-            if (mbs.size != self.nb_residual_blocks or (mask >> np.uint32(nbits)).any()
-                    or not np.array_equal(np.where(counts > 0, starts, -1), index)):
+            expect = np.full(index.shape, -1, np.int64)
+            expect[coded] = starts
+            if (ks.size != self.nb_residual_blocks or (ks.size and ks.max() >= nbits)
+                    or not np.array_equal(expect, index)):
                 raise ValueError(f"codec info residual index and mask do not match its "
                                  f"{self.nb_residual_blocks} blocks")
-            self._grids[key] = (mbs, ks)
+            self._grids[key] = (coded[rows], ks)
         return self._grids[key]
 
     def residual(self, plane: int = 0) -> np.ndarray | None:
@@ -324,10 +334,9 @@ class CodecInfo:
             mbs, ks = self._residual_layout()
             sel = np.nonzero((ks >= first) & (ks < first + n))[0]
             if sel.size:
-                j = ks[sel] - first
                 # z-order: x from the even bits of j, y from the odd ones
-                x = sum(((j >> (2 * b)) & 1) << b for b in range(4))
-                y = sum(((j >> (2 * b + 1)) & 1) << b for b in range(4))
+                j = (ks[sel] - first).astype(np.intp)
+                x, y = _MORTON_X[j], _MORTON_Y[j]
                 if (x >= bx).any() or (y >= by).any():
                     raise ValueError(f"codec info residual block beyond its {bx}x{by} macroblock")
                 mb_y, mb_x = np.divmod(mbs[sel], self.mbs_w)
