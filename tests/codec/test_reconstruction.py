@@ -107,3 +107,36 @@ def test_lossless_intra_prediction_in_range(clips):
         assert np.abs(res).max() > 0
         pred = decoded.astype(np.int32) - res
         assert pred.min() >= 0 and pred.max() <= 255
+
+
+def array_extents(info):
+    """(offset, bytes) of every array the header points to."""
+    nmbs, nblocks = info.mbs_w * info.mbs_h, info.blocks_w * info.blocks_h
+    k = info.mb_size // info.ref_block_size
+    rb = info.residual_block_size
+    out = [(info.mb_type_offset, nmbs), (info.mb_qp_offset, nmbs), (info.residual_mask_offset, 4 * nmbs),
+           (info.residual_index_offset, 4 * nmbs),
+           (info.residual_blocks_offset, info.nb_residual_blocks * rb * rb * 2)]
+    for lst in (0, 1):
+        out += [(info.mv_offset[lst], 4 * nblocks), (info.ref_idx_offset[lst], nmbs * k * k)]
+    return [(o, n) for o, n in out if o]
+
+
+@pytest.mark.parametrize("config", ["random_access", "slices", "low_delay"])
+def test_no_stray_bytes(clips, config):
+    """Outside the header and its arrays, the side data is all zero, and arrays never overlap.
+
+    The motion vector arrays double as the decoder's motion tables: a write outside them, or
+    stale data from an earlier picture of the pooled buffer, would show here.
+    """
+    with cvsr.open(clips.make(f"recon_{config}.mp4", **CONFIGS[config])) as r:
+        for f in r:
+            info = f.codec_info
+            raw = info.buffer()
+            covered = np.zeros(raw.size, bool)
+            covered[:codec.CODEC_INFO_DTYPE.itemsize] = True
+            for offset, nbytes in sorted(array_extents(info)):
+                assert not covered[offset:offset + nbytes].any(), f"array at {offset} overlaps another"
+                covered[offset:offset + nbytes] = True
+            stray = np.flatnonzero(raw[~covered])
+            assert stray.size == 0, f"frame {f.decode_index}: {stray.size} non-zero bytes outside the arrays"
