@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-apt_packages="build-essential cmake pkg-config nasm libx264-dev zlib1g-dev python3-dev python3-venv dpkg-dev xz-utils"
+apt_packages="build-essential cmake pkg-config nasm libx264-dev zlib1g-dev python3-dev python3-venv dpkg-dev xz-utils valgrind"
 missing=""
 for p in $apt_packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
