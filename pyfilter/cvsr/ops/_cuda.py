@@ -18,16 +18,24 @@ _SOURCE = r"""
 // ---- warp: one thread per output pixel (n, y, x), looping over channels. Layout NCHW, float32.
 // flow (N, H, W, 2) in pixels: sample position (x + flow[..., 0], y + flow[..., 1]).
 struct Taps {
-    int x0, y0;
-    float ax, ay;      // fractional parts
+    int n;             // batch index of the pixel
+    long long rem;     // its offset within the (H, W) plane
+    float ax, ay;      // fractional parts of the sample position
     bool clamped_x, clamped_y;
+    bool v00, v01, v10, v11;       // which of the four taps lie inside the frame
+    float w00, w01, w10, w11;      // their bilinear weights
+    long long i00, i01, i10, i11;  // their offsets within the plane
 };
 
-__device__ __forceinline__ Taps warp_taps(const float* flow, long long pix, int x, int y, int H, int W,
-                                          int zeros) {
+// The bilinear taps of output pixel pix = (n, y, x) sampling at (x + flow[..., 0], y + flow[..., 1]).
+__device__ __forceinline__ Taps warp_taps(const float* flow, long long pix, int H, int W, int zeros) {
+    long long HW = (long long)H * W;
+    Taps t;
+    t.n = (int)(pix / HW);
+    t.rem = pix - t.n * HW;
+    int y = (int)(t.rem / W), x = (int)(t.rem - (long long)y * W);
     float px = (float)x + flow[2 * pix];
     float py = (float)y + flow[2 * pix + 1];
-    Taps t;
     t.clamped_x = false;
     t.clamped_y = false;
     if (!zeros) {
@@ -42,10 +50,16 @@ __device__ __forceinline__ Taps warp_taps(const float* flow, long long pix, int 
         py = fminf(fmaxf(py, -2.f), (float)H + 1.f);
     }
     float fx = floorf(px), fy = floorf(py);
-    t.x0 = (int)fx;
-    t.y0 = (int)fy;
+    int x0 = (int)fx, y0 = (int)fy, x1 = x0 + 1, y1 = y0 + 1;
     t.ax = px - fx;
     t.ay = py - fy;
+    bool vx0 = x0 >= 0 && x0 < W, vx1 = x1 >= 0 && x1 < W;
+    bool vy0 = y0 >= 0 && y0 < H, vy1 = y1 >= 0 && y1 < H;
+    t.v00 = vy0 && vx0; t.v01 = vy0 && vx1; t.v10 = vy1 && vx0; t.v11 = vy1 && vx1;
+    t.w00 = (1.f - t.ax) * (1.f - t.ay); t.w01 = t.ax * (1.f - t.ay);
+    t.w10 = (1.f - t.ax) * t.ay;         t.w11 = t.ax * t.ay;
+    t.i00 = (long long)y0 * W + x0; t.i01 = (long long)y0 * W + x1;
+    t.i10 = (long long)y1 * W + x0; t.i11 = (long long)y1 * W + x1;
     return t;
 }
 
@@ -54,23 +68,15 @@ extern "C" __global__ void warp_fwd(const float* __restrict__ feat, const float*
     long long pix = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     long long HW = (long long)H * W;
     if (pix >= (long long)N * HW) return;
-    int n = (int)(pix / HW);
-    int rem = (int)(pix - n * HW);
-    int y = rem / W, x = rem - y * W;
-    Taps t = warp_taps(flow, pix, x, y, H, W, zeros);
-    int x1 = t.x0 + 1, y1 = t.y0 + 1;
-    bool vx0 = t.x0 >= 0 && t.x0 < W, vx1 = x1 >= 0 && x1 < W;
-    bool vy0 = t.y0 >= 0 && t.y0 < H, vy1 = y1 >= 0 && y1 < H;
-    float w00 = (1.f - t.ax) * (1.f - t.ay), w01 = t.ax * (1.f - t.ay);
-    float w10 = (1.f - t.ax) * t.ay, w11 = t.ax * t.ay;
-    const float* src = feat + (long long)n * C * HW;
-    float* dst = out + (long long)n * C * HW + rem;
+    Taps t = warp_taps(flow, pix, H, W, zeros);
+    const float* src = feat + (long long)t.n * C * HW;
+    float* dst = out + (long long)t.n * C * HW + t.rem;
     for (int c = 0; c < C; ++c, src += HW, dst += HW) {
         float v = 0.f;
-        if (vy0 && vx0) v += w00 * src[(long long)t.y0 * W + t.x0];
-        if (vy0 && vx1) v += w01 * src[(long long)t.y0 * W + x1];
-        if (vy1 && vx0) v += w10 * src[(long long)y1 * W + t.x0];
-        if (vy1 && vx1) v += w11 * src[(long long)y1 * W + x1];
+        if (t.v00) v += t.w00 * src[t.i00];
+        if (t.v01) v += t.w01 * src[t.i01];
+        if (t.v10) v += t.w10 * src[t.i10];
+        if (t.v11) v += t.w11 * src[t.i11];
         *dst = v;
     }
 }
@@ -83,36 +89,26 @@ extern "C" __global__ void warp_bwd(const float* __restrict__ feat, const float*
     long long pix = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     long long HW = (long long)H * W;
     if (pix >= (long long)N * HW) return;
-    int n = (int)(pix / HW);
-    int rem = (int)(pix - n * HW);
-    int y = rem / W, x = rem - y * W;
-    Taps t = warp_taps(flow, pix, x, y, H, W, zeros);
-    int x1 = t.x0 + 1, y1 = t.y0 + 1;
-    bool vx0 = t.x0 >= 0 && t.x0 < W, vx1 = x1 >= 0 && x1 < W;
-    bool vy0 = t.y0 >= 0 && t.y0 < H, vy1 = y1 >= 0 && y1 < H;
-    float w00 = (1.f - t.ax) * (1.f - t.ay), w01 = t.ax * (1.f - t.ay);
-    float w10 = (1.f - t.ax) * t.ay, w11 = t.ax * t.ay;
-    long long i00 = (long long)t.y0 * W + t.x0, i01 = (long long)t.y0 * W + x1;
-    long long i10 = (long long)y1 * W + t.x0, i11 = (long long)y1 * W + x1;
-    const float* src = feat + (long long)n * C * HW;
-    float* gsrc = grad_feat + (long long)n * C * HW;
-    const float* g = grad_out + (long long)n * C * HW + rem;
+    Taps t = warp_taps(flow, pix, H, W, zeros);
+    const float* src = feat + (long long)t.n * C * HW;
+    float* gsrc = grad_feat + (long long)t.n * C * HW;
+    const float* g = grad_out + (long long)t.n * C * HW + t.rem;
     float gx = 0.f, gy = 0.f;
     for (int c = 0; c < C; ++c, src += HW, gsrc += HW, g += HW) {
         float go = *g;
-        float v00 = (vy0 && vx0) ? src[i00] : 0.f;
-        float v01 = (vy0 && vx1) ? src[i01] : 0.f;
-        float v10 = (vy1 && vx0) ? src[i10] : 0.f;
-        float v11 = (vy1 && vx1) ? src[i11] : 0.f;
+        float v00 = t.v00 ? src[t.i00] : 0.f;
+        float v01 = t.v01 ? src[t.i01] : 0.f;
+        float v10 = t.v10 ? src[t.i10] : 0.f;
+        float v11 = t.v11 ? src[t.i11] : 0.f;
         if (need_flow) {
             gx += go * ((1.f - t.ay) * (v01 - v00) + t.ay * (v11 - v10));
             gy += go * ((1.f - t.ax) * (v10 - v00) + t.ax * (v11 - v01));
         }
         if (need_feat) {
-            if (vy0 && vx0) atomicAdd(gsrc + i00, w00 * go);
-            if (vy0 && vx1) atomicAdd(gsrc + i01, w01 * go);
-            if (vy1 && vx0) atomicAdd(gsrc + i10, w10 * go);
-            if (vy1 && vx1) atomicAdd(gsrc + i11, w11 * go);
+            if (t.v00) atomicAdd(gsrc + t.i00, t.w00 * go);
+            if (t.v01) atomicAdd(gsrc + t.i01, t.w01 * go);
+            if (t.v10) atomicAdd(gsrc + t.i10, t.w10 * go);
+            if (t.v11) atomicAdd(gsrc + t.i11, t.w11 * go);
         }
     }
     if (need_flow) {
