@@ -146,39 +146,38 @@ class ClipFactory:
     def _make_mjpeg(self) -> Path:
         """Motion JPEG in Matroska (PyAV): a video codec the project's FFmpeg build cannot decode."""
         import numpy as np
-        av = __import__("av")
-        p = self.root / "mjpeg.mkv"
-        with av.open(str(p), "w") as out:
-            stream = out.add_stream("mjpeg", rate=25)
-            stream.width, stream.height, stream.pix_fmt = 64, 32, "yuvj420p"
-            for i in range(3):
-                frame = av.VideoFrame.from_ndarray(np.full((32, 64, 3), 40 * i, np.uint8), format="rgb24")
-                for packet in stream.encode(frame.reformat(format="yuvj420p")):
-                    out.mux(packet)
-            for packet in stream.encode():
-                out.mux(packet)
-        return p
+        images = [np.full((32, 64, 3), 40 * i, np.uint8) for i in range(3)]
+        return pyav_clip(self.root / "mjpeg.mkv", "mjpeg", "yuvj420p", images)
 
     def _make_hevc(self) -> Path:
         """An HEVC clip: the project's ffmpeg has no HEVC encoder, PyAV's libx265 makes it."""
         import numpy as np
-        av = __import__("av")
-        p = self.root / "hevc.mp4"
-        with av.open(str(p), "w") as out:
-            stream = out.add_stream("libx265", rate=25)
-            stream.width, stream.height, stream.pix_fmt = 320, 192, "yuv420p"
-            stream.options = {"x265-params": "log-level=error"}
-            for i in range(10):
-                img = np.zeros((192, 320, 3), np.uint8)
-                img[:, :, 0] = (np.arange(320) + 8 * i) % 256
-                img[:, :, 1] = np.arange(192)[:, None]
-                frame = av.VideoFrame.from_ndarray(img, format="rgb24")
-                for packet in stream.encode(frame):
-                    out.mux(packet)
-            for packet in stream.encode():
-                out.mux(packet)
-        return p
+        images = []
+        for i in range(10):
+            img = np.zeros((192, 320, 3), np.uint8)
+            img[:, :, 0] = (np.arange(320) + 8 * i) % 256
+            img[:, :, 1] = np.arange(192)[:, None]
+            images.append(img)
+        return pyav_clip(self.root / "hevc.mp4", "libx265", "yuv420p", images,
+                         options={"x265-params": "log-level=error"})
 
+
+def pyav_clip(path: Path, codec: str, pix_fmt: str, images, options: dict | None = None) -> Path:
+    """Encode RGB images (h, w, 3) uint8 at 25 fps with PyAV's ``codec`` into ``path``."""
+    av = __import__("av")
+    h, w = images[0].shape[:2]
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=25)
+        stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
+        if options:
+            stream.options = options
+        for img in images:
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format=pix_fmt)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
 
 def have_ffmpeg() -> bool:
     return ffmpeg_path() is not None
