@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 import torch
 
@@ -157,9 +159,10 @@ def test_bad_inputs_raise():
 
 
 def test_registry_configs():
-    assert set(MODELS) >= {"ciaf", "ciaf-lite", "baseline", "baseline-lite"}
-    assert MODELS["ciaf"][1].channels == 128 and MODELS["ciaf"][1].num_blocks == 7
-    assert MODELS["baseline-lite"][1].channels == MODELS["ciaf-lite"][1].channels
+    assert set(MODELS) >= {"ciaf", "ciaf-lite", "ciaf-paper", "baseline", "baseline-lite", "baseline-paper"}
+    assert MODELS["ciaf-paper"][1].channels == 128 and MODELS["ciaf-paper"][1].num_blocks == 7
+    for size in ("", "-lite", "-paper"):  # each baseline is its CIAF minus the alignment, nothing else
+        assert dataclasses.asdict(MODELS["baseline" + size][1]) == dataclasses.asdict(MODELS["ciaf" + size][1])
     assert isinstance(build_model(TINY), CIAF) and not isinstance(build_model(TINY), Baseline)
     assert isinstance(build_model(BaselineConfig(channels=8, num_blocks=1)), Baseline)
     with pytest.raises(ValueError, match="unknown model"):
@@ -206,3 +209,67 @@ def test_cuda_step_matches_cpu_and_fp16_runs():
         with torch.autocast("cuda", dtype=torch.float16):
             out16, _ = mc.step(lr.cuda(), mv.cuda(), mask.cuda(), state_c)
         torch.testing.assert_close(out16.float().cpu(), ref, atol=5e-2, rtol=5e-2)
+
+
+HR_FB = CIAFConfig(channels=8, num_blocks=2, mask_channels=4, hr_feedback=True)
+
+
+def test_hr_feedback_state_holds_the_output():
+    model = _model(HR_FB)
+    lr, mv, mask = _inputs()
+    with torch.no_grad():
+        hr, state = model.step(lr)
+        assert torch.equal(state.hr, hr)
+        hr2, state2 = model.step(lr, mv, None, state)
+        assert torch.equal(state2.hr, hr2)
+        # the fed-back output changes the result; a reset equals the all-zero initial state
+        hr_other, _ = model.step(lr, mv, None, state._replace(hr=state.hr.flip(-1)))
+        assert not torch.allclose(hr2, hr_other)
+        a, _ = model.step(lr, mv, None, None)
+        b, _ = model.step(lr, mv, None, model.initial_state(lr))
+    torch.testing.assert_close(a, b)
+    with pytest.raises(ValueError, match="state does not match"):
+        model.step(lr, mv, None, state._replace(hr=state.hr[..., :-4]))
+
+
+def test_hr_alignment_is_the_lr_motion_at_hr_scale():
+    """An integer LR motion (dx, dy) moves the previous output by (4 dx, 4 dy) HR pixels (independent
+    reference: slicing), and per-block motion stays block-constant at HR (no blur across blocks)."""
+    model = _model(HR_FB)
+    n, h, w, s = 1, 8, 12, 4
+    prev_hr = torch.rand((n, 3, s * h, s * w), generator=torch.Generator().manual_seed(1))
+    mv = torch.zeros((n, h, w, 2))
+    mv[..., 0], mv[..., 1] = 2.0, -1.0       # cur(x, y) = prev(x + 2, y - 1)
+    out = model.align_hr(prev_hr, mv)
+    # interior: HR rows y with y - 4 >= 0, columns x with x + 8 < s*w
+    torch.testing.assert_close(out[..., 4:, :s * w - 8], prev_hr[..., :s * h - 4, 8:])
+    mv2 = torch.zeros((n, h, w, 2))
+    mv2[:, :, w // 2:, 0] = 1.0              # right half moves by one LR pixel
+    out2 = model.align_hr(prev_hr, mv2)
+    torch.testing.assert_close(out2[..., : s * w // 2], prev_hr[..., : s * w // 2])
+    torch.testing.assert_close(out2[..., s * w // 2:-4], prev_hr[..., s * w // 2 + 4:])
+    # the baseline ignores motion for the fed-back output too
+    base = build_model(BaselineConfig(**dataclasses.asdict(HR_FB)))
+    assert torch.equal(base.align_hr(prev_hr, mv), prev_hr)
+
+
+def test_hr_feedback_sparse_gather_equals_masked_dense():
+    model = _model(dataclasses.replace(HR_FB, num_blocks=3))
+    lr, mv, mask = _inputs()
+    with torch.no_grad():
+        _, state = model.step(lr)
+        a, sa = model.step(lr, mv, mask, state, sparse_impl="gather")
+        b, sb = model.step(lr, mv, mask, state, sparse_impl="masked")
+    torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(sa.hr, sb.hr, atol=1e-5, rtol=1e-5)
+
+
+def test_hr_feedback_backprops_through_the_recurrence():
+    model = _model(HR_FB)
+    model.train()
+    lr, mv, _ = _inputs(n=1, h=8, w=8)
+    lrs = torch.stack([lr, lr.roll(1, -1), lr.roll(2, -1)], 1)
+    out = model.forward_clip(lrs, torch.zeros(1, 3, 8, 8, 2))
+    out.hr[:, -1].sum().backward()
+    # the head's fed-back-detail weights get a gradient only through frame 0's output
+    assert model.head.weight.grad[:, 3 + 8:].abs().sum() > 0

@@ -4,11 +4,13 @@ Zhang et al., "A Codec Information Assisted Framework for Efficient Compressed V
 ECCV 2022 (../shared/papers/ciaf_*). One recurrent step, as in the paper's Fig. 1:
 
     feat_prop = warp(state.feat, mv_field)                    MV alignment in feature space (Table 2 (b))
-    feat      = lrelu(head(cat(lr, feat_prop)))               dense
+    hr_prop   = warp(state.hr, s * mv_field up x s)           hr_feedback only: MV alignment of the previous output
+    detail    = space_to_depth(hr_prop - upsample(lr))        (FRVSR+MV, CIAF Table 1), so detail accumulates
+    feat      = lrelu(head(cat(lr, feat_prop[, detail])))     dense
     feat      = resblocks(feat)                               sparse: only where residual_mask != 0
     feat      = where(residual_mask, feat, feat_prop)         skipped pixels reuse the warped features
     hr        = pixel_shuffle(tail(feat)) + upsample(lr)      dense
-    state     = (feat, lr)
+    state     = (feat, lr, hr)
 
 Tensors and units:
   * lr: (n, 3, h, w) float RGB in [0, 1]. hr: (n, 3, s*h, s*w) RGB, nominally [0, 1], not clamped.
@@ -27,6 +29,12 @@ after the body, inactive pixels take the MV-warped previous features ("For the r
 features of the previous frame by warping [them] according to MVs", Sec. 1/3.3), or the head output with
 ``skip_fill="head"``. The sparse gather path equals the masked dense path exactly (up to float rounding),
 which is what training runs.
+
+HR feedback (``hr_feedback=True``): the previous output is warped at HR with the MV field repeated over
+each s x s HR block and multiplied by s (exact for the block-constant H.264 motion), minus the
+interpolated current LR frame, and folded into s*s*3 LR channels. In H.264 skip blocks the LR content *is*
+the MV-shifted reference, so the warped previous output is the best estimate there; the network learns where
+to trust it. After a reset the detail input is zero.
 
 Precision: fp32 weights and activations. On CUDA, wrap calls in ``torch.autocast("cuda", torch.float16)``
 for fp16 convolutions and GEMMs (the warp always computes in fp32); states may then hold fp16 features.
@@ -60,6 +68,7 @@ class CIAFConfig:
     mask_channels: int = 16          # width of the training-time mask CNN
     skip_fill: str = "warped"        # inactive pixels after the body: "warped" features or "head" output
     lr_upsample: str = "bilinear"    # interpolation of the LR frame the network output is added to
+    hr_feedback: bool = False        # feed the MV-warped previous output back (space-to-depth) to the head
 
     def __post_init__(self):
         if self.channels < 1 or self.num_blocks < 0:
@@ -77,6 +86,7 @@ class CIAFState(NamedTuple):
 
     feat: torch.Tensor  # (n, channels, h, w) hidden features (body output) of the previous frame
     lr: torch.Tensor    # (n, 3, h, w) previous LR frame, input of the mask CNN
+    hr: torch.Tensor | None = None  # (n, 3, s*h, s*w) previous output (hr_feedback), None after a reset
 
 
 class ClipOutput(NamedTuple):
@@ -142,7 +152,7 @@ class CIAF(nn.Module):
         super().__init__()
         self.config = config
         c, s = config.channels, config.scale
-        self.head = nn.Conv2d(3 + c, c, 3, padding=1)
+        self.head = nn.Conv2d(3 + c + (3 * s * s if config.hr_feedback else 0), c, 3, padding=1)
         self.blocks = nn.ModuleList(ResidualBlock(c) for _ in range(config.num_blocks))
         self.tail = nn.Conv2d(c, 3 * s * s, 3, padding=1)
         with torch.no_grad():  # start close to the interpolated LR frame
@@ -156,6 +166,14 @@ class CIAF(nn.Module):
         if mv_field is None:
             return x
         return warp(x, mv_field, padding="border")  # interpolates in fp32 for fp16 features
+
+    def align_hr(self, hr: torch.Tensor, mv_field: torch.Tensor | None) -> torch.Tensor:
+        """Backward-warp the previous output (n, 3, s*h, s*w) with the LR MV field scaled to HR pixels."""
+        if mv_field is None:
+            return self.align(hr, None)
+        s = self.config.scale
+        flow = mv_field.repeat_interleave(s, dim=1).repeat_interleave(s, dim=2) * s
+        return self.align(hr, flow)
 
     # -- one recurrent step -------------------------------------------------------------------
     def initial_state(self, lr: torch.Tensor) -> CIAFState:
@@ -179,16 +197,23 @@ class CIAF(nn.Module):
             state = self.initial_state(lr)
             residual_mask = None  # nothing to reuse: compute everything
         feat_prop = self.align(state.feat, mv_field)
+        s = self.config.scale
+        lr_up = F.interpolate(lr, scale_factor=s, mode=self.config.lr_upsample, align_corners=False)
+        inputs = [lr, feat_prop]
+        if self.config.hr_feedback:
+            if state.hr is None:
+                detail = lr.new_zeros((lr.shape[0], 3 * s * s, *lr.shape[2:]))
+            else:
+                detail = F.pixel_unshuffle(self.align_hr(state.hr, mv_field).to(lr_up.dtype) - lr_up, s)
+            inputs.append(detail)
         # channels_last: 2.4x (32 ch) and 1.4x (128 ch) faster 3x3 convs than NCHW on the 2-core CPU
         # (oneDNN), and the sparse path then reads the features without a copy
         dtype = self.head.weight.dtype  # an fp16 model takes fp32 frames too (autocast runs fp32 weights)
-        x = torch.cat((lr.to(dtype), feat_prop.to(dtype)), dim=1).contiguous(memory_format=torch.channels_last)
+        x = torch.cat([t.to(dtype) for t in inputs], dim=1).contiguous(memory_format=torch.channels_last)
         feat = F.leaky_relu(self.head(x), 0.1, inplace=True)
         feat = self._body(feat, feat_prop, residual_mask, sparse_impl)
-        hr = F.pixel_shuffle(self.tail(feat), self.config.scale)
-        hr = hr.add_(F.interpolate(lr, scale_factor=self.config.scale, mode=self.config.lr_upsample,
-                                   align_corners=False).to(hr.dtype))
-        return hr, CIAFState(feat, lr)
+        hr = F.pixel_shuffle(self.tail(feat), s).add_(lr_up.to(feat.dtype))
+        return hr, CIAFState(feat, lr, hr if self.config.hr_feedback else None)
 
     def _body(self, feat, feat_prop, mask, sparse_impl):
         blocks = [blk.weights() for blk in self.blocks]
@@ -280,7 +305,9 @@ class CIAF(nn.Module):
                              f"got {tuple(mv_field.shape)}")
         if residual_mask is not None and residual_mask.shape not in ((n, h, w), (n, 1, h, w)):
             raise ValueError(f"residual_mask must be (n, h, w) = {(n, h, w)}, got {tuple(residual_mask.shape)}")
+        s = self.config.scale
         if state is not None and (state.feat.shape != (n, self.config.channels, h, w)
-                                  or state.lr.shape != lr.shape):
+                                  or state.lr.shape != lr.shape
+                                  or (state.hr is not None and state.hr.shape != (n, 3, s * h, s * w))):
             raise ValueError(f"state does not match this frame: feat {tuple(state.feat.shape)}, expected "
                              f"{(n, self.config.channels, h, w)}; pass state=None after a size change")

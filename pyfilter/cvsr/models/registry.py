@@ -19,13 +19,18 @@ __all__ = ["MODELS", "DEFAULT_MODEL", "WEIGHTS_DIR", "build_model", "save_checkp
            "weights_path"]
 
 MODELS: dict[str, tuple[type[nn.Module], object]] = {
-    # paper configuration: 128 channels, 7 residual blocks, x4
-    "ciaf": (CIAF, CIAFConfig(channels=128, num_blocks=7)),
-    # small enough for a 2-core CPU (~13 GFLOP per 180x320 frame vs ~260 for "ciaf")
-    "ciaf-lite": (CIAF, CIAFConfig(channels=32, num_blocks=5)),
-    # the same networks without MV alignment, for the ablation (like-for-like sizes)
-    "baseline": (Baseline, BaselineConfig(channels=128, num_blocks=7)),
-    "baseline-lite": (Baseline, BaselineConfig(channels=32, num_blocks=5)),
+    # the default: MV-aligned features plus the MV-warped previous output fed back (FRVSR+MV); sized for a CPU,
+    # ~20 GMAC per 180x320 -> 720x1280 frame
+    "ciaf": (CIAF, CIAFConfig(channels=48, num_blocks=7, hr_feedback=True)),
+    # the fast CPU tier, same design (~7 GMAC per frame)
+    "ciaf-lite": (CIAF, CIAFConfig(channels=32, num_blocks=5, hr_feedback=True)),
+    # the paper's configuration: 128 channels, 7 residual blocks, feature propagation only (~260 GMAC; GPU)
+    "ciaf-paper": (CIAF, CIAFConfig(channels=128, num_blocks=7)),
+    # the same networks without MV alignment (features and fed-back output used unwarped): the ablation,
+    # like-for-like sizes
+    "baseline": (Baseline, BaselineConfig(channels=48, num_blocks=7, hr_feedback=True)),
+    "baseline-lite": (Baseline, BaselineConfig(channels=32, num_blocks=5, hr_feedback=True)),
+    "baseline-paper": (Baseline, BaselineConfig(channels=128, num_blocks=7)),
 }
 
 # The model used when none is named (Python API and CLI; the ffmpeg filter's
