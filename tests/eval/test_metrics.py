@@ -54,3 +54,20 @@ def test_ssim_of_a_constant_offset():
 def test_size_mismatch_raises():
     with pytest.raises(ValueError, match="differ"):
         psnr_y(_frame(shape=(40, 40, 3)), _frame(shape=(40, 48, 3)))
+
+
+def test_temporal_error_measures_flicker_not_a_constant_error():
+    from cvsr.eval.metrics import temporal_error
+
+    rng = np.random.default_rng(0)
+    gt = rng.integers(40, 200, (5, 32, 32, 3), dtype=np.uint8)
+    assert temporal_error(gt, gt, border=0) == 0
+    # a constant error (e.g. a blur that stays put) does not flicker
+    assert temporal_error(gt + np.uint8(10), gt, border=0) == pytest.approx(0, abs=1e-9)
+    # an error that alternates between +d and -d on grey changes by 2d luma-scaled levels every frame
+    d = 10
+    sr = gt.astype(np.int16) + np.array([d, -d, d, -d, d], np.int16)[:, None, None, None]
+    luma_gain = (65.481 + 128.553 + 24.966) / 255      # Y per unit of R = G = B
+    assert temporal_error(sr.astype(np.uint8), gt, border=0) == pytest.approx(2 * d * luma_gain, rel=1e-6)
+    with pytest.raises(ValueError, match="2 frames"):
+        temporal_error(gt[:1], gt[:1])

@@ -10,7 +10,9 @@ Layout under ``out`` (default build/data; never committed):
 Splits: ``eval`` is made of whole sources that appear nowhere in ``train``:
 cityCC0.mpg, the Intel clip car-detection.mp4, and a synthetic sequence rendered
 from the photo aitzgorri_by_Aitzol_Berasategi.jpg with a sprite from skimage's
-coffee.png (neither photo is used in training).
+coffee.png (neither photo is used in training).  ``temporal`` holds one long
+held-out clip (the first 300 frames of car-detection.mp4) for temporal stability:
+flicker and drift of the recurrent models over many frames.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from cvsr.data.shards import Shard, load_shard, save_shard
 HR_MULTIPLE = 64      # HR multiple of 64 -> LR a multiple of 16: whole macroblocks
 TRAIN_FRAMES = 30
 EVAL_FRAMES = 24
+TEMPORAL_FRAMES = 300
 SYNTH_HW = (320, 512)
 
 LICENSES = {
@@ -69,6 +72,8 @@ def clip_specs(paths: src.SourcePaths) -> list[ClipSpec]:
     specs = [
         ClipSpec("city_000", "eval", "video", str(paths.city), L["city"], 0, EVAL_FRAMES),
         ClipSpec("intel_car_190", "eval", "video", str(intel / "car-detection.mp4"), L["intel"], 190, EVAL_FRAMES),
+        ClipSpec("intel_car_300", "temporal", "video", str(intel / "car-detection.mp4"), L["intel"], 0,
+                 TEMPORAL_FRAMES),
         ClipSpec("synth_aitzgorri", "eval", "synth", str(paths.photo_dirs[0] / EVAL_PHOTO),
                  L["lomiri"] + "; sprite " + L["skimage"], 0, EVAL_FRAMES,
                  sprites=(str(paths.skimage_data / EVAL_SPRITE),)),

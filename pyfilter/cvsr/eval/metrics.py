@@ -41,6 +41,21 @@ def psnr_y(a: np.ndarray, b: np.ndarray, border: int = BORDER) -> float:
     return math.inf if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)
 
 
+def temporal_error(sr: np.ndarray, gt: np.ndarray, border: int = BORDER) -> float:
+    """Mean |(Y_sr[t] - Y_sr[t-1]) - (Y_gt[t] - Y_gt[t-1])| over frames t >= 1 and pixels (8-bit luma levels):
+    change between consecutive frames that the ground truth does not have (flicker), 0 for a perfect result.
+    sr, gt: (t, H, W, 3) RGB, t >= 2."""
+    if len(sr) != len(gt) or len(sr) < 2:
+        raise ValueError(f"need two equally long clips of at least 2 frames, got {len(sr)} and {len(gt)}")
+    total, prev = 0.0, None
+    for a, b in zip(sr, gt):
+        cur = _luma(a, border) - _luma(b, border)   # error; its change over time is the flicker
+        if prev is not None:
+            total += float(np.mean(np.abs(cur - prev)))
+        prev = cur
+    return total / (len(sr) - 1)
+
+
 def _gaussian_taps(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
     g = torch.exp(-0.5 * ((torch.arange(size, dtype=torch.float64) - (size - 1) / 2) / sigma) ** 2)
     return g / g.sum()

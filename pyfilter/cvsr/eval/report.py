@@ -71,7 +71,29 @@ def markdown_table(rows, meta: dict) -> str:
         for c in crfs:
             cells = [f"{by[(clip, c, m)].psnr:.2f}" if (clip, c, m) in by else "–" for m in methods]
             parts.append(f"| {clip} | {c} | " + " | ".join(cells) + " |")
-    return "\n".join(parts) + "\n"
+    return "\n".join(parts + ["", _temporal_table(rows)]) + "\n"
+
+
+def _temporal_table(rows) -> str:
+    """Per clip and CRF: tdiff (flicker, luma levels) and Y-PSNR over the first and last quarter of the frames
+    (drift) for every method."""
+    methods = _methods(rows)
+    lines = ["**Temporal stability** — tdiff = mean |Δt(SR) − Δt(GT)| on luma (8-bit levels, lower is steadier); "
+             "Y-PSNR of the first → last quarter of the frames", "",
+             "| clip | CRF | frames | " + " | ".join(methods) + " |", "|---|---|---|" + "---|" * len(methods)]
+    by = {(r.clip, r.crf, r.method): r for r in rows}
+    for clip, crf in sorted({(r.clip, r.crf) for r in rows}):
+        cells, frames = [], 0
+        for m in methods:
+            r = by.get((clip, crf, m))
+            if r is None or r.tdiff is None or not r.psnr_frames:
+                cells.append("–")
+                continue
+            frames = len(r.psnr_frames)
+            q = max(1, frames // 4)
+            cells.append(f"{r.tdiff:.2f} ({np.mean(r.psnr_frames[:q]):.2f} → {np.mean(r.psnr_frames[-q:]):.2f})")
+        lines.append(f"| {clip} | {crf} | {frames} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def draw_plot(path: Path, rows, size=(760, 440)) -> None:
@@ -131,6 +153,24 @@ def _busiest_window(gt: np.ndarray, size: int) -> tuple[int, int]:
             if e > best:
                 best, pos = e, (top, left)
     return pos
+
+
+def save_crop_strip(path: Path, panels: dict[str, np.ndarray], frames: list[int], size: int = 96) -> None:
+    """One crop over time: a row per panel (bicubic, models..., GT), a column per frame in ``frames``; the
+    window is the most textured place of GT's first listed frame. Flicker and drift show down the columns."""
+    top, left = _busiest_window(panels["GT"][frames[0]], size)
+    label_w, gap = 110, 2
+    out = Image.new("RGB", (label_w + len(frames) * (size + gap), 16 + len(panels) * (size + gap)), "white")
+    draw = ImageDraw.Draw(out)
+    for j, f in enumerate(frames):
+        draw.text((label_w + j * (size + gap) + 2, 2), f"frame {f}", fill="black")
+    for i, (name, clip) in enumerate(panels.items()):
+        y = 16 + i * (size + gap)
+        draw.text((2, y + size // 2 - 6), name[:18], fill="black")
+        for j, f in enumerate(frames):
+            out.paste(Image.fromarray(np.ascontiguousarray(clip[f][top:top + size, left:left + size])),
+                      (label_w + j * (size + gap), y))
+    out.save(path)
 
 
 def save_crops(path: Path, panels: dict[str, np.ndarray], frame: int, size: int = 128, zoom: int = 2) -> None:

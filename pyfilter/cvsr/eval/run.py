@@ -9,7 +9,8 @@ state carried through, exactly as the ffmpeg filter would.  Rows:
     state (every frame but the first).
 Outputs are clamped to [0, 1] and rounded to uint8 before scoring, as a filter's output would be.
 Metrics: ``cvsr.eval.metrics`` (BT.601 luma, ``BORDER`` px cropped); a clip's score is the mean
-over its frames, a CRF's the mean over clips.  Writes ``eval.md``, ``eval.json``, ``psnr.png`` and
+over its frames, a CRF's the mean over clips; ``tdiff`` (``temporal_error``) measures flicker, and
+the per-frame PSNR drift (``--split temporal``: a 300-frame held-out clip).  Writes ``eval.md``, ``eval.json``, ``psnr.png`` and
 side-by-side crops ``crops/<clip>_crf<c>.png`` (bicubic | models | GT).
 """
 from __future__ import annotations
@@ -24,8 +25,8 @@ import torch
 import torch.nn.functional as F
 
 from cvsr.data.shards import load_shard
-from cvsr.eval.metrics import BORDER, psnr_y, ssim_y
-from cvsr.eval.report import draw_plot, save_crops, markdown_table
+from cvsr.eval.metrics import BORDER, psnr_y, ssim_y, temporal_error
+from cvsr.eval.report import draw_plot, markdown_table, save_crop_strip, save_crops
 
 
 @dataclass
@@ -37,6 +38,8 @@ class Row:
     ssim: float
     skip: float | None = None
     seconds: float = 0.0
+    tdiff: float | None = None          # cvsr.eval.metrics.temporal_error (flicker), None for 1-frame clips
+    psnr_frames: list | None = None     # Y-PSNR of every frame (drift over a long clip)
 
 
 def _to_uint8(x: torch.Tensor) -> np.ndarray:
@@ -68,9 +71,10 @@ def run_model(model, lr: np.ndarray, mv: np.ndarray, mask: np.ndarray | None, de
 
 
 def _score(clip: str, crf: int, method: str, sr: np.ndarray, hr: np.ndarray, skip=None, seconds=0.0) -> Row:
-    p = float(np.mean([psnr_y(a, b) for a, b in zip(sr, hr)]))
+    per_frame = [psnr_y(a, b) for a, b in zip(sr, hr)]
     s = float(np.mean([ssim_y(a, b) for a, b in zip(sr, hr)]))
-    return Row(clip, crf, method, p, s, skip, seconds)
+    tdiff = temporal_error(sr, hr) if len(sr) > 1 else None
+    return Row(clip, crf, method, float(np.mean(per_frame)), s, skip, seconds, tdiff, [round(p, 3) for p in per_frame])
 
 
 def resolve_models(specs: list[str], weights: Path | None, device):
@@ -133,6 +137,9 @@ def evaluate(models: list[str], data: Path, split: str = "eval", out: Path = Pat
                     panels[f"{name} sparse"] = sr_s
             panels["GT"] = hr
             save_crops(out / "crops" / f"{path.stem}_crf{crf}.png", panels, frame=len(hr) // 2)
+            if len(hr) >= 48:  # a long clip: the same crop over time shows flicker and drift
+                save_crop_strip(out / "crops" / f"{path.stem}_crf{crf}_time.png", panels,
+                                frames=np.linspace(0, len(hr) - 1, 6).round().astype(int).tolist())
             log(" | ".join(f"{r.method} {r.psnr:.2f}" for r in rows if r.clip == path.stem and r.crf == crf)
                 + f"   [{path.stem} crf{crf}]")
     write_report(out, rows, meta_all)
