@@ -4,6 +4,7 @@
     cvsr degrade IN OUT                      the training degradation (blur + x4) of a video or image
     cvsr train --model ciaf-lite ...         train a model on shards
     cvsr eval --models ciaf-lite,... ...     Y-PSNR / SSIM tables, plot and crops on the eval split
+    cvsr card NAME --run ... --eval ...      write the model card of packaged weights
     cvsr demo [--out out]                    the main job on a sample the project makes (see cvsr.demo)
     cvsr upscale IN OUT [--model ciaf-lite]  x4 super-resolution with the ffmpeg filter's host (cvsr.host)
 
@@ -44,6 +45,21 @@ def _cmd_eval(args) -> int:
     evaluate(models=args.models.split(","), data=args.data, split=args.split, out=args.out,
              crfs=tuple(args.crfs), device=args.device, weights=args.weights, max_frames=args.max_frames,
              clips=tuple(args.clips or ()))
+    return 0
+
+
+def _cmd_card(args) -> int:
+    import json
+
+    from cvsr.models import WEIGHTS_DIR, weights_path
+    from cvsr.train.card import write_card
+
+    eval_md = "\n".join((Path(d) / "eval.md").read_text() for d in args.eval)
+    path = write_card(WEIGHTS_DIR / f"{args.name}.md", name=args.name, weights=weights_path(args.name), run=args.run,
+                      eval_md=eval_md, manifest=json.loads((args.data / "manifest.json").read_text()),
+                      reproduce=args.reproduce.read_text().strip(),
+                      notes=args.notes.read_text() if args.notes else "")
+    print(f"cvsr: wrote {path}")
     return 0
 
 
@@ -117,6 +133,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--max-frames", type=int, default=None)
     e.add_argument("--clips", nargs="*", help="only these clips of the split (e.g. to run parts in parallel)")
     e.set_defaults(func=_cmd_eval)
+
+    c = sub.add_parser("card", help="write the model card of packaged weights (cvsr/models/weights/NAME.md) "
+                       "from the training run, the eval reports and the data manifest")
+    c.add_argument("name", help="registered model name whose packaged weights the card describes")
+    c.add_argument("--run", type=Path, required=True, help="the training run folder (options.json, train.jsonl)")
+    c.add_argument("--eval", type=Path, nargs="+", required=True, help="cvsr eval output folders (eval.md)")
+    c.add_argument("--data", type=Path, default=Path("build/data"), help="data folder with manifest.json")
+    c.add_argument("--reproduce", type=Path, required=True, help="text file: the exact commands")
+    c.add_argument("--notes", type=Path, default=None, help="markdown file appended to the training section")
+    c.set_defaults(func=_cmd_card)
 
     m = sub.add_parser("demo", help="encode real footage, write its motion/residual picture (OUT/codec_info.png), "
                        "upscale an x4-degraded copy with ffmpeg -vf cvsr and write zoomed crops "

@@ -54,10 +54,42 @@ def data_section(manifest: dict) -> str:
         "vtest.avi: Apache-2.0 AND BSD-3-Clause (OpenCV).")
 
 
+def hardware_description() -> str:
+    """CPU model and count, and the torch build, of this machine (what a card's hardware line states)."""
+    import os
+    import platform
+
+    import torch
+
+    cpu = platform.processor() or "CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = f"CUDA ({torch.cuda.get_device_name(0)})" if torch.cuda.is_available() else "CPU only"
+    return f"{cpu} ({os.cpu_count()} vCPUs), {gpu}, torch {torch.__version__}"
+
+
+def training_wall_seconds(log: list[dict]) -> float:
+    """Wall time of a run from its train.jsonl: ``elapsed_s`` restarts at every resume, so the
+    segments are summed."""
+    total, seg = 0.0, 0.0
+    for rec in log:
+        if rec["elapsed_s"] < seg:
+            total += seg
+        seg = rec["elapsed_s"]
+    return total + seg
+
+
 def write_card(path: Path, *, name: str, weights: Path, run: Path, eval_md: str, manifest: dict,
-               reproduce: str, hardware: str, wall_s: float, notes: str = "") -> Path:
+               reproduce: str, hardware: str | None = None, wall_s: float | None = None, notes: str = "") -> Path:
     opts = json.loads((run / "options.json").read_text())
     log = [json.loads(x) for x in (run / "train.jsonl").read_text().splitlines()]
+    hardware = hardware or hardware_description()
+    wall_s = training_wall_seconds(log) if wall_s is None else wall_s
     first, last = log[0], log[-1]
     cfg = opts["model_config"]
     size_mb = Path(weights).stat().st_size / 1e6
