@@ -29,7 +29,7 @@ def conv_gmacs(model, h, w, active=1.0, halo=1.0):
     active set (sparse), the head and tail on every pixel."""
     c, s = model.config.channels, model.config.scale
     px = h * w
-    head = px * (3 + c) * c * 9
+    head = px * (3 + c + (3 * s * s if model.config.hr_feedback else 0)) * c * 9
     blocks = model.config.num_blocks * px * c * c * 9 * (halo + active)
     tail = px * c * 3 * s * s * 9
     return (head + blocks + tail) / 1e9
@@ -51,8 +51,7 @@ def bench_model(name, args, device, dtype):
             i = counter["i"] = counter["i"] + 1
             model.step(frames[i % 2], mvs[i % 2], masks[i % 2] if sparse else None, state0)
 
-        reps = args.reps if not (name.startswith(("ciaf", "baseline")) and MODELS[name][1].channels >= 128
-                                 and device == "cpu") else args.big_reps
+        reps = args.reps if not (MODELS[name][1].channels >= 128 and device == "cpu") else args.big_reps
         cpu = {}
         t = timed_interleaved({"dense": lambda: run(False), "sparse": lambda: run(True)}, reps, device,
                               cpu_times=cpu)

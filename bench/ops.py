@@ -20,7 +20,7 @@ import torch  # noqa: E402
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import med, mv_field, residual_mask, timed_interleaved  # noqa: E402
 
-from cvsr.models import CIAFConfig, build_model  # noqa: E402
+from cvsr.models import MODELS, build_model  # noqa: E402
 from cvsr.ops import ResblockPlan, resblocks_ref, sparse_resblocks, warp  # noqa: E402
 
 
@@ -70,16 +70,21 @@ def bench_warp(args, device):
     mv = mv_field(n, h, w, seed=2, device=device)
     lr = torch.rand((n, 3, h, w), device=device)
     print(f"\n== warp vs one model step (dense, fp32), {h}x{w}, {device} ==")
-    for name, config in (("ciaf", CIAFConfig(channels=128, num_blocks=7)),
-                         ("ciaf-lite", CIAFConfig(channels=32, num_blocks=5))):
+    for name in ("ciaf-paper", "ciaf", "ciaf-lite"):
+        config = MODELS[name][1]
         torch.manual_seed(0)
-        model = build_model(config).to(device).eval()
+        model = build_model(name).to(device).eval()
         feat = torch.randn((n, config.channels, h, w), device=device)
         with torch.no_grad():
             _, state = model.step(lr)
-            reps = args.model_reps if name == "ciaf" else args.reps
-            t = timed_interleaved({"warp": lambda: warp(state.feat, mv),
-                                   "step": lambda: model.step(lr, mv, None, state)}, reps, device)
+
+            def align():  # every warp of a step: features, and the fed-back output at HR
+                warp(state.feat, mv)
+                if state.hr is not None:
+                    model.align_hr(state.hr, mv)
+
+            reps = args.model_reps if config.channels >= 128 else args.reps
+            t = timed_interleaved({"warp": align, "step": lambda: model.step(lr, mv, None, state)}, reps, device)
         del feat
         tw, ts = med(t["warp"]), med(t["step"])
         print(f"{name:10s} ({config.channels:3d} ch): warp {tw * 1e3:7.1f} ms, step {ts * 1e3:8.1f} ms, "
