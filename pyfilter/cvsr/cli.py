@@ -159,9 +159,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What a user can fix (missing file, bad option, unsupported stream, a failed ffmpeg run): one line, no traceback.
+_USER_ERRORS = (OSError, ValueError, NotImplementedError, RuntimeError)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return args.func(args)
+    parser = build_parser()
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    args = parser.parse_args(argv)
+    import subprocess
+
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("cvsr: interrupted", file=sys.stderr)
+        return 130
+    except (*_USER_ERRORS, subprocess.CalledProcessError) as e:
+        if args.debug:
+            raise
+        what = (f"{' '.join(map(str, e.cmd[:1]))} exited with status {e.returncode}"
+                if isinstance(e, subprocess.CalledProcessError) else str(e) or type(e).__name__)
+        print(f"cvsr: error: {what} (--debug shows the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, held-out runs of models against bicubic, reports."""
