@@ -146,12 +146,15 @@ static int exception_is_oom(PyObject *type, PyObject *value)
     return oom;
 }
 
-/* Log the pending Python exception with its traceback, clear it and map it
- * to an AVERROR code.  The GIL must be held. */
+/* Log the pending Python exception, clear it and map it to an AVERROR code.
+ * An expected failure (a ValueError, NotImplementedError, OSError or out of
+ * memory: something the user can act on) is one line at error level and its
+ * traceback at verbose level; anything else is a bug and its traceback is
+ * logged at error level.  The GIL must be held. */
 static int py_error(const CvsrBridge *b, CvsrBridgeLogFn log, void *opaque, const char *what)
 {
-    PyObject *type, *value, *tb, *mod = NULL, *lines = NULL, *text = NULL, *empty = NULL;
-    int ret = ERR_EXTERNAL;
+    PyObject *type, *value, *tb, *mod = NULL, *lines = NULL, *text = NULL, *empty = NULL, *msg = NULL;
+    int ret = ERR_EXTERNAL, expected = 1;
 
     PyErr_Fetch(&type, &value, &tb);
     if (!type)
@@ -170,22 +173,30 @@ static int py_error(const CvsrBridge *b, CvsrBridgeLogFn log, void *opaque, cons
             ret = ERR((int)PyLong_AsLong(no));
         Py_XDECREF(no);
         PyErr_Clear();
-    }
+    } else
+        expected = 0;
+
+    if (expected && value && (msg = PyObject_Str(value)))
+        bridge_log(b, log, opaque, CVSR_BRIDGE_LOG_ERROR, "%s: %s\n", what, PyUnicode_AsUTF8(msg));
+    else
+        expected = 0;
+    PyErr_Clear();
 
     if ((mod = PyImport_ImportModule("traceback")) &&
         (lines = PyObject_CallMethod(mod, "format_exception", "OOO", type,
                                      value ? value : Py_None, tb ? tb : Py_None)) &&
         (empty = PyUnicode_FromString("")) &&
         (text = PyUnicode_Join(empty, lines))) {
-        bridge_log(b, log, opaque, CVSR_BRIDGE_LOG_ERROR, "%s failed:\n%s", what,
-                   PyUnicode_AsUTF8(text));
-    } else {
+        bridge_log(b, log, opaque, expected ? CVSR_BRIDGE_LOG_VERBOSE : CVSR_BRIDGE_LOG_ERROR,
+                   "%s failed:\n%s", what, PyUnicode_AsUTF8(text));
+    } else if (!expected) {
         PyErr_Clear();
         bridge_log(b, log, opaque, CVSR_BRIDGE_LOG_ERROR,
                    "%s failed with %s (no traceback available)\n", what,
                    ((PyTypeObject *)type)->tp_name);
     }
     PyErr_Clear();
+    Py_XDECREF(msg);
     Py_XDECREF(text);
     Py_XDECREF(empty);
     Py_XDECREF(lines);

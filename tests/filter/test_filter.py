@@ -163,6 +163,17 @@ def test_unknown_model(make_clip, tmp_path):
     assert b"unknown model 'nosuchmodel'" in r.stderr and b"Invalid argument" in r.stderr
 
 
+def test_user_error_is_one_line_traceback_at_verbose(make_clip):
+    """An expected failure is one error line; its traceback only at -v verbose."""
+    src = make_clip("lowdelay", size="64x48", frames=4)
+    r = ffmpeg("-v", "error", "-i", src, "-vf", "cvsr=model=nosuchmodel", "-f", "null", "-", check=False)
+    cvsr_lines = [l for l in r.stderr.decode().splitlines() if "cvsr" in l]
+    assert r.returncode != 0 and b"Traceback" not in r.stderr
+    assert len(cvsr_lines) == 2 and "loading the cvsr host: unknown model 'nosuchmodel'" in cvsr_lines[0], cvsr_lines
+    r = ffmpeg("-v", "verbose", "-i", src, "-vf", "cvsr=model=nosuchmodel", "-f", "null", "-", check=False)
+    assert r.returncode != 0 and b"Traceback (most recent call last)" in r.stderr
+
+
 def test_missing_checkpoint(make_clip, tmp_path):
     src = make_clip("lowdelay", size="64x48", frames=4)
     r = ffmpeg("-i", src, "-vf", f"cvsr=model={tmp_path}/none.safetensors", "-f", "null", "-", check=False)
