@@ -12,3 +12,18 @@ def clips(tmp_path_factory) -> ClipFactory:
     if not have_ffmpeg():
         pytest.fail("the project's ffmpeg is not built (.venv/bin/ffmpeg): run ./setup.sh")
     return ClipFactory(tmp_path_factory.mktemp("clips"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> str:
+    """Path of a seeded, untrained 8-channel CIAF checkpoint with the shipped design (MV-aligned features
+    and fed-back output): plumbing tests of the host and the filter."""
+    import torch
+
+    from cvsr.models import CIAFConfig, build_model, save_checkpoint
+
+    torch.manual_seed(0)
+    net = build_model(CIAFConfig(channels=8, num_blocks=1, mask_channels=4, hr_feedback=True))
+    path = tmp_path_factory.mktemp("model") / "tiny.safetensors"
+    save_checkpoint(net, path, name="ciaf")
+    return str(path)

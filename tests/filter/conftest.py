@@ -1,12 +1,9 @@
-"""Fixtures for the end-to-end tests of the ffmpeg ``cvsr`` filter: the project's ffmpeg, tiny clips, a tiny model.
+"""Fixtures for the end-to-end tests of the ffmpeg ``cvsr`` filter: the project's ffmpeg and tiny clips.
 
-The model is a randomly initialised 8-channel CIAF saved as a checkpoint in a
-temporary folder: enough to test plumbing (frames, timestamps, sizes, errors,
-equality with the Python API), never shipped.
+The tiny model (``tiny_model``, tests/conftest.py) is a randomly initialised 8-channel CIAF: enough to test
+plumbing (frames, timestamps, sizes, errors, equality with the Python API), never shipped.
 """
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 from ffhelpers import FFMPEG, ffmpeg, run
@@ -20,20 +17,6 @@ def have_filter():
     if b"Unknown filter" in r.stdout + r.stderr:
         pytest.fail("ffmpeg was built without the cvsr filter: run ./setup.sh")
     return FFMPEG
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> Path:
-    """A seeded, untrained 8-channel CIAF checkpoint (plumbing tests only)."""
-    import torch
-
-    from cvsr.models import CIAFConfig, build_model, save_checkpoint
-
-    torch.manual_seed(0)
-    net = build_model(CIAFConfig(channels=8, num_blocks=1, mask_channels=4))
-    path = tmp_path_factory.mktemp("model") / "tiny.safetensors"
-    save_checkpoint(net, path, name="ciaf")
-    return path
 
 
 CLIP_KINDS = {

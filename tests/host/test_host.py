@@ -183,16 +183,6 @@ def test_align_without_previous_frame_is_zero():
 # -- Host -----------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    from cvsr.models import CIAFConfig, build_model, save_checkpoint
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("model") / "tiny.safetensors"
-    save_checkpoint(build_model(CIAFConfig(channels=8, num_blocks=1, mask_channels=4)), path, name="ciaf")
-    return str(path)
-
-
 def frame(w, h, value=100):
     return (np.full((h, w), value, np.uint8), np.full(((h + 1) // 2, (w + 1) // 2), 128, np.uint8),
             np.full(((h + 1) // 2, (w + 1) // 2), 128, np.uint8))
