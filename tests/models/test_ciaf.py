@@ -273,3 +273,34 @@ def test_hr_feedback_backprops_through_the_recurrence():
     out.hr[:, -1].sum().backward()
     # the head's fed-back-detail weights get a gradient only through frame 0's output
     assert model.head.weight.grad[:, 3 + 8:].abs().sum() > 0
+
+
+def test_hr_feedback_sparse_reuses_the_warped_output_where_nothing_was_coded():
+    """A frame that is exactly the motion-compensated previous one (no residual anywhere): the output is the
+    previous output moved by the MVs (whole HR pixels for quarter-pel vectors: a copy). Elsewhere, skipped
+    pixels add the interpolated LR change the motion does not explain."""
+    import torch.nn.functional as F
+
+    from cvsr.ops import warp
+
+    model = _model(HR_FB)
+    lr, _, mask = _inputs()
+    mv = torch.randint(-8, 9, (2, 10, 14, 2)).float() / 4      # quarter-pel, like H.264
+    with torch.no_grad():
+        _, state = model.step(lr)
+        predicted = warp(lr, mv)                               # what the decoder shows without residual
+        hr, _ = model.step(predicted, mv, torch.zeros(2, 10, 14, dtype=torch.bool), state)
+        # independent reference: integer indexing, clamped at the border like the warp
+        n, _, H, W = hr.shape
+        shift = (mv * 4).round().long().repeat_interleave(4, 1).repeat_interleave(4, 2)   # (n, H, W, 2)
+        ys = (torch.arange(H)[None, :, None] + shift[..., 1]).clamp(0, H - 1)
+        xs = (torch.arange(W)[None, None, :] + shift[..., 0]).clamp(0, W - 1)
+        copied = torch.stack([state.hr[i][:, ys[i], xs[i]] for i in range(n)])
+        torch.testing.assert_close(hr, copied, atol=1e-5, rtol=0)
+
+        other = lr.flip(-1)
+        hr_mixed, _ = model.step(other, mv, mask, state)
+    fill = model.align_hr(state.hr, mv) + F.interpolate(other - warp(lr, mv), scale_factor=4, mode="bilinear")
+    m = mask.repeat_interleave(4, 1).repeat_interleave(4, 2)[:, None].expand_as(hr)
+    torch.testing.assert_close(hr_mixed[~m], fill[~m])
+    assert not torch.allclose(hr_mixed[m], fill[m])

@@ -34,7 +34,11 @@ HR feedback (``hr_feedback=True``): the previous output is warped at HR with the
 each s x s HR block and multiplied by s (exact for the block-constant H.264 motion), minus the
 interpolated current LR frame, and folded into s*s*3 LR channels. In H.264 skip blocks the LR content *is*
 the MV-shifted reference, so the warped previous output is the best estimate there; the network learns where
-to trust it. After a reset the detail input is zero.
+to trust it. After a reset the detail input is zero. In sparse mode (a residual mask, ``skip_fill="warped"``)
+pixels without residual take the warped previous features *and* the warped previous output (the codec says
+nothing changed there but the motion) plus the interpolated change of the LR frame against the warped
+previous LR frame (deblocking, chroma residual, weighted prediction: what the motion does not explain), so
+the reused output stays anchored to the current frame instead of drifting.
 
 Precision: fp32 weights and activations. On CUDA, wrap calls in ``torch.autocast("cuda", torch.float16)``
 for fp16 convolutions and GEMMs (the warp always computes in fp32); states may then hold fp16 features.
@@ -200,11 +204,13 @@ class CIAF(nn.Module):
         s = self.config.scale
         lr_up = F.interpolate(lr, scale_factor=s, mode=self.config.lr_upsample, align_corners=False)
         inputs = [lr, feat_prop]
+        hr_prop = None
         if self.config.hr_feedback:
             if state.hr is None:
                 detail = lr.new_zeros((lr.shape[0], 3 * s * s, *lr.shape[2:]))
             else:
-                detail = F.pixel_unshuffle(self.align_hr(state.hr, mv_field).to(lr_up.dtype) - lr_up, s)
+                hr_prop = self.align_hr(state.hr, mv_field).to(lr_up.dtype)
+                detail = F.pixel_unshuffle(hr_prop - lr_up, s)
             inputs.append(detail)
         # channels_last: 2.4x (32 ch) and 1.4x (128 ch) faster 3x3 convs than NCHW on the 2-core CPU
         # (oneDNN), and the sparse path then reads the features without a copy
@@ -213,7 +219,26 @@ class CIAF(nn.Module):
         feat = F.leaky_relu(self.head(x), 0.1, inplace=True)
         feat = self._body(feat, feat_prop, residual_mask, sparse_impl)
         hr = F.pixel_shuffle(self.tail(feat), s).add_(lr_up.to(feat.dtype))
+        if hr_prop is not None and residual_mask is not None and self.config.skip_fill == "warped":
+            # the LR change the motion does not explain (deblocking, chroma residual, weighted prediction),
+            # added at low resolution so the reused output stays anchored to the current frame
+            lr_change = F.interpolate(lr - self.align(state.lr, mv_field), scale_factor=s,
+                                      mode=self.config.lr_upsample, align_corners=False)
+            hr = self._reuse_output(hr, hr_prop + lr_change, residual_mask)
         return hr, CIAFState(feat, lr, hr if self.config.hr_feedback else None)
+
+    def _reuse_output(self, hr, hr_fill, mask):
+        """Where the codec coded no residual the LR frame *is* the motion-compensated reference, so the
+        output is the MV-warped previous output (quarter-pel vectors are whole HR pixels at x4: a copy, no
+        blur) plus the interpolated LR change; elsewhere the network's.
+        mask: (n, h, w) or (n, 1, h, w), bool or float in [0, 1]."""
+        s = self.config.scale
+        m = (mask if mask.dim() == 4 else mask[:, None])
+        m = m.repeat_interleave(s, dim=2).repeat_interleave(s, dim=3)
+        if m.dtype.is_floating_point:
+            m = m.to(hr.dtype)
+            return m * hr + (1 - m) * hr_fill.to(hr.dtype)
+        return torch.where(m != 0, hr, hr_fill.to(hr.dtype))
 
     def _body(self, feat, feat_prop, mask, sparse_impl):
         blocks = [blk.weights() for blk in self.blocks]
