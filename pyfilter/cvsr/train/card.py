@@ -28,17 +28,17 @@ def _source_of(name: str) -> str:
 
 
 def data_section(manifest: dict) -> str:
-    groups = defaultdict(lambda: {"train": [], "eval": []})
+    groups = defaultdict(lambda: {"train": [], "held-out": []})
     licenses = defaultdict(set)
     for name, meta in manifest["clips"].items():
         src = _source_of(name)
-        groups[src][meta["split"]].append(name)
+        groups[src]["train" if meta["split"] == "train" else "held-out"].append(name)  # eval, temporal
         parts = re.split(r";\s*(?=sprites? )", meta["license"])
         licenses[src].update(re.sub(r"^sprites ", "sprite ", p.strip()) for p in parts)
     lines = ["| source | train clips | held-out clips | license |", "|---|---|---|---|"]
     for src in sorted(groups):
         g = groups[src]
-        lines.append(f"| {src} | {len(g['train'])} | {', '.join(g['eval']) or '–'} | {'; '.join(sorted(licenses[src]))} |")
+        lines.append(f"| {src} | {len(g['train'])} | {', '.join(g['held-out']) or '–'} | {'; '.join(sorted(licenses[src]))} |")
     frames_train = sum(m.get("frames", 0) for m in manifest["clips"].values() if m["split"] == "train")
     photos = sorted({Path(m["source"]).name for m in manifest["clips"].values()
                      if m["split"] == "train" and m["kind"] == "synth"})
@@ -113,7 +113,7 @@ HR → Gaussian blur σ = 1.5 (12 taps, LR pixel (i, j) centred on HR (4i + 1.5,
 ## Training
 
 - steps: {last['step']} of a {opts['steps']}-step schedule; batch {opts['batch']} × {opts['frames']}-frame clips of
-  {opts['patch']}×{opts['patch']} LR patches (the paper uses 64×64; smaller here to fit the CPU budget), random
+  {opts['patch']}×{opts['patch']} LR patches (the paper: 64×64, 7 frames; smaller patches fit the CPU budget), random
   flips / transposes applied to frames, MV fields and masks alike
 - loss: Charbonnier (ε = 1e-3) on all frames{'; sparse training: Gumbel-softmax mask CNN, τ = max(1 − e/40, 0.5), sparsity weight min(e/20, 1) · 0.004 with e = 60 · step / steps (paper eq. 1–4)' if opts.get('sparse') else '; dense (no masks)'}
 - optimiser: Adam (0.9, 0.999), lr {opts['lr']}, ×0.1 at {', '.join(f'{m:.3f}' for m in opts['milestones'])} of the schedule
