@@ -3,7 +3,8 @@
 Needs trained weights: the packaged ``ciaf-lite`` (or ``ciaf``) weights, or the checkpoint named by
 ``CVSR_QUALITY_MODEL``; skipped until they exist.
 (A tiny CIAF trained here for a few hundred steps on CPU did not learn to use its recurrent features:
-aligned and unaligned runs were within 0.1 dB of each other, so such a test would prove nothing.)
+aligned and unaligned runs were within 0.1 dB of each other, so such a test would prove nothing.  The
+shipped ciaf-lite with its fed-back output gains 0.77 dB from the codec info here; the test asks 0.3.)
 A textured scene pans by 1.5 x 1 LR pixels per frame; its HR frames are the ground truth, the LR
 clip is x4 bicubic + x264 low delay.  The real ffmpeg upscales it twice, with codec info (the default)
 and with ``-export_side_data -codec_info``, and the Y-PSNR against the ground truth is compared.
@@ -61,4 +62,5 @@ def test_codec_info_improves_psnr(trained, tmp_path):
         results[name] = np.mean([psnr_y(s, g, 4 * LR_W, 4 * LR_H)
                                  for s, g in zip(sr[1:], hr_frames[1:])])
     print(f"Y-PSNR with codec info {results['on']:.2f} dB, export disabled {results['off']:.2f} dB")
-    assert results["on"] > results["off"]
+    # measured with the shipped ciaf-lite: 28.03 vs 27.26 dB; the codec info must be worth more than noise
+    assert results["on"] > results["off"] + 0.3
