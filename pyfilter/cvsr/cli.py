@@ -119,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="start from these weights (.safetensors); optimiser and schedules start fresh")
     t.add_argument("--stop-at", type=int, default=None,
                    help="stop after this many steps; learning-rate and mask schedules still follow --steps")
+    t.add_argument("--max-minutes", type=float, default=None,
+                   help="stop after this much wall time (checkpoint saved, weights exported); --resume continues")
     t.add_argument("--config", default=None, help="JSON overrides of the model config, e.g. '{\"channels\": 32}'")
     t.set_defaults(func=_cmd_train)
 

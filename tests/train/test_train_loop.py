@@ -71,3 +71,18 @@ def test_sparse_fine_tune_with_residual_masks_from_dense_weights(tmp_path):
                        mask_source="residual", log_every=1))
     log = [json.loads(line) for line in (tmp_path / "ft" / "train.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2, 3] and log[0]["mask_mean"] == 1.0
+
+
+def test_time_budget_stops_with_a_resumable_checkpoint(tmp_path):
+    """--max-minutes ends a run early (a session's budget): checkpoint saved, weights exported, and
+    --resume continues from there to the end of the same schedule."""
+    _tiny_shard(tmp_path / "data" / "shards" / "train")
+    opts = TrainOptions(model="ciaf-lite", data=tmp_path / "data", out=tmp_path / "run", steps=6, batch=1, patch=8,
+                        frames=2, crfs=[23], progress=False, save_every=100, max_minutes=1e-9,
+                        config='{"channels": 4, "num_blocks": 1, "mask_channels": 4}')
+    final = train(opts)
+    ckpt = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
+    assert ckpt["step"] == 1 and final.is_file()
+    opts.max_minutes, opts.resume = None, True
+    train(opts)
+    assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)["step"] == 6

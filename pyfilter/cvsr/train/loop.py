@@ -14,7 +14,8 @@ A run folder holds ``checkpoint.pt`` (model, optimizer, scheduler, step, every R
 with ``--resume``), ``train.jsonl`` (one record per ``log_every`` steps), ``options.json`` and, at the
 end, ``<model>.safetensors`` (fp32) and ``<model>.fp16.safetensors`` (what ships), both in the
 ``cvsr.models`` checkpoint format.  ``stop_at`` ends a run early without changing its schedules
-(which follow ``steps``).  ``init`` starts from the weights of a ``.safetensors`` checkpoint
+(which follow ``steps``); ``max_minutes`` ends it after that much wall time (a CPU session's budget),
+with the checkpoint saved and the weights exported.  ``init`` starts from the weights of a ``.safetensors`` checkpoint
 (fine-tuning: the optimiser and schedules start fresh).
 """
 from __future__ import annotations
@@ -59,6 +60,7 @@ class TrainOptions:
     sparse: bool = False
     mask_source: str = "cnn"
     stop_at: int | None = None
+    max_minutes: float | None = None
     init: Path | None = None
     progress: bool = True
 
@@ -204,8 +206,11 @@ def train(opts: TrainOptions) -> Path:
                 log.flush()
                 bar.set_postfix(loss=f"{rec['loss']:.4f}")
                 window = []
-            if step % opts.save_every == 0 or step == last:
+            out_of_time = opts.max_minutes is not None and time.time() - t_start > 60 * opts.max_minutes
+            if step % opts.save_every == 0 or step == last or out_of_time:
                 save(ckpt_path)
+            if out_of_time:
+                break
     finally:
         bar.close()
         log.close()
