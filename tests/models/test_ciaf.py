@@ -69,9 +69,10 @@ def test_sparse_all_ones_equals_dense(skip_fill):
     torch.testing.assert_close(ss.feat, sd.feat, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("hr_feedback", [False, True])
 @pytest.mark.parametrize("skip_fill", ["warped", "head"])
-def test_sparse_gather_equals_masked_dense(skip_fill):
-    model = _model(CIAFConfig(channels=8, num_blocks=3, mask_channels=4, skip_fill=skip_fill))
+def test_sparse_gather_equals_masked_dense(skip_fill, hr_feedback):
+    model = _model(CIAFConfig(channels=8, num_blocks=3, mask_channels=4, skip_fill=skip_fill, hr_feedback=hr_feedback))
     lr, mv, mask = _inputs()
     with torch.no_grad():
         _, state = model.step(lr)
@@ -251,17 +252,6 @@ def test_hr_alignment_is_the_lr_motion_at_hr_scale():
     # the baseline ignores motion for the fed-back output too
     base = build_model(BaselineConfig(**dataclasses.asdict(HR_FB)))
     assert torch.equal(base.align_hr(prev_hr, mv), prev_hr)
-
-
-def test_hr_feedback_sparse_gather_equals_masked_dense():
-    model = _model(dataclasses.replace(HR_FB, num_blocks=3))
-    lr, mv, mask = _inputs()
-    with torch.no_grad():
-        _, state = model.step(lr)
-        a, sa = model.step(lr, mv, mask, state, sparse_impl="gather")
-        b, sb = model.step(lr, mv, mask, state, sparse_impl="masked")
-    torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(sa.hr, sb.hr, atol=1e-5, rtol=1e-5)
 
 
 def test_hr_feedback_backprops_through_the_recurrence():
