@@ -1,6 +1,7 @@
 """A normal (non-editable) install: the wheel holds every subpackage, the native shim and the shipped weights,
 and an installed copy imports them all and loads every packaged model without the source tree."""
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -25,10 +26,23 @@ print(len(names), "modules;", "weights:", " ".join(shipped))
 """
 
 
+def _source_copy(dest: Path) -> Path:
+    """The files git knows (tracked, or new and not ignored): no stale setuptools build folder can leak in."""
+    files = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-co", "--exclude-standard", "-z"],
+                           capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        if (ROOT / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+    return dest
+
+
 def test_wheel_installs_and_loads_everything(tmp_path):
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"), str(ROOT)],
-                   check=True, capture_output=True)
+    src = _source_copy(tmp_path / "src")
+    env = dict(os.environ, CVSR_NATIVE_BUILD_DIR=str(ROOT / "build" / "native"))   # the shim setup.sh built
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"), str(src)],
+                   check=True, capture_output=True, env=env)
     wheel = next((tmp_path / "dist").glob("cvsr-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     packages = sorted(p.parent for p in (ROOT / "pyfilter" / "cvsr").rglob("*.py") if "__pycache__" not in p.parts)
