@@ -6,7 +6,7 @@
     cvsr eval --models ciaf-lite,... ...     Y-PSNR / SSIM tables, plot and crops on the eval split
     cvsr card NAME --run ... --eval ...      write the model card of packaged weights
     cvsr demo [--out out]                    the main job on a sample the project makes (see cvsr.demo)
-    cvsr upscale IN OUT [--model ciaf-lite]  x4 super-resolution with the ffmpeg filter's host (cvsr.host)
+    cvsr upscale IN OUT [--model ciaf]       x4 super-resolution with the ffmpeg filter's host (cvsr.host)
 
 This module is a thin argparse dispatcher; the work lives in the package modules.
 """

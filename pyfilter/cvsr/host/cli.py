@@ -22,7 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     u = sub.add_parser("upscale", help="x4 super-resolution of a video (the ffmpeg filter's host, from Python)")
     u.add_argument("input", type=Path, help="source video (H.264 for codec-info alignment)")
     u.add_argument("output", type=Path, help="output video; audio streams are copied")
-    u.add_argument("--model", default=None, help="registered model name or checkpoint path (default: cvsr.models.DEFAULT_MODEL, ciaf-lite)")
+    u.add_argument("--model", default=None, help="registered model name or checkpoint path (default: cvsr.models.DEFAULT_MODEL, ciaf)")
     u.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     u.add_argument("--sparse", choices=("auto", "on", "off"), default="auto")
     u.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")

@@ -33,10 +33,9 @@ MODELS: dict[str, tuple[type[nn.Module], object]] = {
     "baseline-paper": (Baseline, BaselineConfig(channels=128, num_blocks=7)),
 }
 
-# The model used when none is named (Python API and CLI; the ffmpeg filter's
-# `model` option default must match): the one whose weights ship and that runs
-# on a CPU. Switches to "ciaf" once its GPU-trained weights ship.
-DEFAULT_MODEL = "ciaf-lite"
+# The model used when none is named (Python API, CLI, demo; the ffmpeg filter's `model` option default must
+# match, tests/filter checks it): the sharpest model whose weights ship that runs on a CPU.
+DEFAULT_MODEL = "ciaf"
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
