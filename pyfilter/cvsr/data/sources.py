@@ -16,6 +16,7 @@ Licenses (repeat them in every model card that uses the source):
 """
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -51,11 +52,12 @@ def fetch_deb(cache: Path, name: str) -> Path:
     dest = cache / "x" / name
     if dest.exists():
         return dest
-    cache.mkdir(parents=True, exist_ok=True)
+    dest.parent.mkdir(parents=True, exist_ok=True)
     if not list(cache.glob(f"{name}_*.deb")):
         subprocess.run(["apt-get", "download", name], cwd=cache, check=True, stdout=subprocess.DEVNULL)
     deb = sorted(cache.glob(f"{name}_*.deb"))[-1]
     tmp = dest.with_name(name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)   # an interrupted earlier unpack
     subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp)], check=True)
     tmp.rename(dest)
     return dest
