@@ -161,7 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# What a user can fix (missing file, bad option, unsupported stream, a failed ffmpeg run): one line, no traceback.
+# What a user can fix (missing file, bad option, unsupported stream, a failed ffmpeg run: the project reports
+# failed external tools as RuntimeError): one line, no traceback. A bug that raises one of these still shows
+# its traceback with --debug; any other exception propagates with its traceback.
 _USER_ERRORS = (OSError, ValueError, NotImplementedError, RuntimeError)
 
 

@@ -103,11 +103,11 @@ def read_frames(source: str, frames: int, width: int = 640) -> np.ndarray:
     src = ["-f", "lavfi", "-i", f"testsrc2=size={width}x{width * 9 // 16}:rate=25"] if source == "testsrc2" \
         else ["-i", source]
     vf = f"scale={width}:-2:flags=area,crop=trunc(iw/16)*16:trunc(ih/16)*16,format=rgb24"
-    probe = subprocess.run([find_ffmpeg(), "-nostdin", "-v", "error", *src, "-vf", vf, "-frames:v", str(frames),
+    proc = subprocess.run([find_ffmpeg(), "-nostdin", "-v", "error", *src, "-vf", vf, "-frames:v", str(frames),
                             "-f", "rawvideo", "-"], capture_output=True, timeout=300)
-    if probe.returncode != 0:
-        raise RuntimeError(f"ffmpeg could not read {source}: {probe.stderr.decode(errors='replace').strip()}")
-    data = np.frombuffer(probe.stdout, np.uint8)
+    if proc.returncode != 0:
+        raise RuntimeError(f"ffmpeg could not read {source}: {proc.stderr.decode(errors='replace').strip()}")
+    data = np.frombuffer(proc.stdout, np.uint8)
     height = len(data) // (frames * width * 3) if data.size else 0
     if height == 0 or data.size != frames * height * width * 3:
         raise RuntimeError(f"{source}: expected {frames} frames of width {width}, got {data.size} bytes")
