@@ -266,31 +266,33 @@ def test_hr_feedback_backprops_through_the_recurrence():
 
 
 def test_hr_feedback_sparse_reuses_the_warped_output_where_nothing_was_coded():
-    """A frame that is exactly the motion-compensated previous one (no residual anywhere): the output is the
-    previous output moved by the MVs (whole HR pixels for quarter-pel vectors: a copy). Elsewhere, skipped
-    pixels add the interpolated LR change the motion does not explain."""
+    """A frame that is exactly the motion-compensated previous output, degraded (no residual anywhere): the
+    output is the previous output moved by the MVs (whole HR pixels for quarter-pel vectors: a copy).
+    Elsewhere, skipped pixels are the moved previous output back-projected onto the current LR frame."""
     import torch.nn.functional as F
 
-    from cvsr.ops import warp
+    from cvsr.data.degradation import degrade_tensor
 
     model = _model(HR_FB)
     lr, _, mask = _inputs()
     mv = torch.randint(-8, 9, (2, 10, 14, 2)).float() / 4      # quarter-pel, like H.264
     with torch.no_grad():
         _, state = model.step(lr)
-        predicted = warp(lr, mv)                               # what the decoder shows without residual
-        hr, _ = model.step(predicted, mv, torch.zeros(2, 10, 14, dtype=torch.bool), state)
         # independent reference: integer indexing, clamped at the border like the warp
-        n, _, H, W = hr.shape
+        n, _, H, W = state.hr.shape
         shift = (mv * 4).round().long().repeat_interleave(4, 1).repeat_interleave(4, 2)   # (n, H, W, 2)
         ys = (torch.arange(H)[None, :, None] + shift[..., 1]).clamp(0, H - 1)
         xs = (torch.arange(W)[None, None, :] + shift[..., 0]).clamp(0, W - 1)
         copied = torch.stack([state.hr[i][:, ys[i], xs[i]] for i in range(n)])
+        consistent = degrade_tensor(copied)                     # what the moved output looks like at LR
+        hr, _ = model.step(consistent, mv, torch.zeros(2, 10, 14, dtype=torch.bool), state)
         torch.testing.assert_close(hr, copied, atol=1e-5, rtol=0)
 
         other = lr.flip(-1)
         hr_mixed, _ = model.step(other, mv, mask, state)
-    fill = model.align_hr(state.hr, mv) + F.interpolate(other - warp(lr, mv), scale_factor=4, mode="bilinear")
+    fill = copied + F.interpolate(other - degrade_tensor(copied), scale_factor=4, mode="bilinear")
     m = mask.repeat_interleave(4, 1).repeat_interleave(4, 2)[:, None].expand_as(hr)
-    torch.testing.assert_close(hr_mixed[~m], fill[~m])
+    torch.testing.assert_close(hr_mixed[~m], fill[~m], atol=1e-5, rtol=0)
     assert not torch.allclose(hr_mixed[m], fill[m])
+    # the reused pixels moved towards the current frame: their degradation is closer to it than the copy's
+    assert (degrade_tensor(fill) - other).abs().mean() < 0.6 * (degrade_tensor(copied) - other).abs().mean()
