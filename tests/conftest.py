@@ -6,6 +6,21 @@ import pytest
 from _clips import ClipFactory, have_ffmpeg
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cvsr_cache(tmp_path_factory):
+    """Converted models (the OpenVINO backend) go to a session folder, not the user's cache; ffmpeg
+    subprocesses inherit it."""
+    import os
+
+    old = os.environ.get("CVSR_CACHE_DIR")
+    os.environ["CVSR_CACHE_DIR"] = str(tmp_path_factory.mktemp("cvsr-cache"))
+    yield
+    if old is None:
+        os.environ.pop("CVSR_CACHE_DIR", None)
+    else:
+        os.environ["CVSR_CACHE_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def clips(tmp_path_factory) -> ClipFactory:
     """Tiny clips made by the project's ffmpeg, once per session: ``clips.get("random_access")``."""

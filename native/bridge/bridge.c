@@ -254,6 +254,21 @@ static PyObject *make_log_callable(CvsrBridgeLogFn log, void *opaque)
     return fn;
 }
 
+/* kwargs[key] = value; a NULL value is left out, so the host's default applies (defaults live in Python). */
+static int set_option(PyObject *kwargs, const char *key, const char *value)
+{
+    PyObject *str;
+    int ret;
+
+    if (!value)
+        return 0;
+    if (!(str = PyUnicode_FromString(value)))
+        return -1;
+    ret = PyDict_SetItemString(kwargs, key, str);
+    Py_DECREF(str);
+    return ret;
+}
+
 int cvsr_bridge_version(void)
 {
     return CVSR_BRIDGE_VERSION;
@@ -284,14 +299,15 @@ int cvsr_bridge_open(CvsrBridge **bridge, const CvsrBridgeOptions *opts,
         !(cls    = PyObject_GetAttrString(mod, "Host")) ||
         !(logfn  = make_log_callable(log, log_opaque)) ||
         !(args   = PyTuple_New(0)) ||
-        !(kwargs = Py_BuildValue("{s:s,s:s,s:s,s:s,s:i,s:O,s:O}",
-                                 "model", opts->model ? opts->model : "ciaf",
-                                 "device", opts->device ? opts->device : "auto",
-                                 "sparse", opts->sparse ? opts->sparse : "auto",
-                                 "precision", opts->precision ? opts->precision : "fp32",
+        !(kwargs = Py_BuildValue("{s:i,s:O,s:O}",
                                  "threads", opts->threads,
                                  "align", opts->align ? Py_True : Py_False,
                                  "log", logfn)) ||
+        set_option(kwargs, "model", opts->model) < 0 ||
+        set_option(kwargs, "device", opts->device) < 0 ||
+        set_option(kwargs, "sparse", opts->sparse) < 0 ||
+        set_option(kwargs, "precision", opts->precision) < 0 ||
+        set_option(kwargs, "backend", opts->backend) < 0 ||
         !(b->host = PyObject_Call(cls, args, kwargs))) {
         ret = py_error(b, NULL, NULL, "loading the cvsr host");
         goto fail;

@@ -1,6 +1,7 @@
 """End-to-end tests of ``ffmpeg -vf cvsr``: the real patched ffmpeg, tiny clips, a tiny untrained model."""
 from __future__ import annotations
 
+import importlib.util
 import socket
 import subprocess
 import time
@@ -21,7 +22,7 @@ def cvsr(model, **options) -> str:
 
 def test_help_documents_every_option(have_filter):
     out = run([FFMPEG, "-hide_banner", "-h", "filter=cvsr"]).stdout.decode()
-    for option in ("model", "device", "sparse", "precision", "threads", "align"):
+    for option in ("model", "device", "sparse", "precision", "backend", "threads", "align"):
         assert f"\n   {option} " in out, option
     for value in ("auto", "cpu", "cuda", "on", "off", "fp32", "fp16"):
         assert f"\n     {value} " in out, value
@@ -328,3 +329,23 @@ def test_resolution_change_restarts_the_model(make_clip, tiny_model, tmp_path):
     stats = [line for line in r.stderr.decode().splitlines() if "cvsr host: 6 frames (6 aligned)" in line]
     assert len(stats) == 2
     assert len(probe_frames(out)) == 12
+
+
+def test_backends_give_the_same_frames(make_clip, tiny_model, tmp_path):
+    """backend=torch and backend=auto (OpenVINO on the CPU when installed): same frame count, pts and size;
+    8-bit output within one level."""
+    src = make_clip("randomaccess", size="64x48", frames=12, ext="nut")
+    outs = {}
+    for backend in ("torch", "auto"):
+        out = tmp_path / f"{backend}.nut"
+        r = ffmpeg("-v", "verbose", "-copyts", "-i", src, "-vf", cvsr(tiny_model, threads=1, backend=backend),
+                   "-c:v", "rawvideo", "-enc_time_base", "demux", "-fps_mode", "passthrough", out)
+        assert f"backend:{backend}".encode() in r.stderr
+        if backend == "auto" and importlib.util.find_spec("openvino"):
+            assert b"on cpu (openvino)" in r.stderr
+        outs[backend] = (probe_frames(out), decode_yuv(out, 256, 192))
+    (fa, ya), (fb, yb) = outs["torch"], outs["auto"]
+    assert [f["pts"] for f in fa] == [f["pts"] for f in fb] == [f["pts"] for f in probe_frames(src)]
+    assert {(f["width"], f["height"]) for f in fa + fb} == {(256, 192)}
+    assert len(ya) == len(yb) == 12
+    assert max(int(np.abs(a.astype(int) - b.astype(int)).max()) for a, b in zip(ya, yb)) <= 1

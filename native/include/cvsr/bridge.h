@@ -31,7 +31,7 @@
 extern "C" {
 #endif
 
-#define CVSR_BRIDGE_VERSION 1
+#define CVSR_BRIDGE_VERSION 2
 
 /** Log levels handed to the log callback; the values are FFmpeg's AV_LOG_*. */
 enum CvsrBridgeLogLevel {
@@ -45,14 +45,16 @@ enum CvsrBridgeLogLevel {
 /** Receives one complete message (ends with a newline). */
 typedef void (*CvsrBridgeLogFn)(void *opaque, int level, const char *msg);
 
-/** Options of one host, as the filter's AVOptions give them. */
+/** Options of one host, as the filter's AVOptions give them.  A NULL string
+ *  means the host's default (cvsr.host.Host). */
 typedef struct CvsrBridgeOptions {
     const char *model;      ///< registered model name or path to a checkpoint
     const char *device;     ///< "auto", "cpu" or "cuda"
     const char *sparse;     ///< "auto", "on" or "off"
     const char *precision;  ///< "fp32" or "fp16"
-    int threads;            ///< torch CPU threads, 0 = torch's default
+    int threads;            ///< CPU threads of torch and the backend, 0 = their default
     int align;              ///< 1: align with the codec info when frames carry it; 0: never
+    const char *backend;    ///< "auto", "torch" or "openvino"
 } CvsrBridgeOptions;
 
 /**

@@ -4,13 +4,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cvsr.runtime import BACKENDS
+
 
 def _cmd_upscale(args) -> int:
     from .upscale import upscale
 
     codec = ("-c:v", "ffv1") if args.lossless else ("-c:v", "libx264", "-preset", args.preset, "-crf", str(args.crf))
     result = upscale(args.input, args.output, model=args.model, device=args.device, sparse=args.sparse,
-                     precision=args.precision, threads=args.threads, align=not args.no_align,
+                     precision=args.precision, threads=args.threads, align=not args.no_align, backend=args.backend,
                      progress=not args.quiet, video_codec=codec, audio=not args.no_audio)
     if not args.quiet:
         print(f"{args.output}: {result.frames} frames {result.width}x{result.height}, "
@@ -26,7 +28,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     u.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     u.add_argument("--sparse", choices=("auto", "on", "off"), default="auto")
     u.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
-    u.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    u.add_argument("--backend", choices=BACKENDS, default="auto",
+                   help="what runs the model: auto (OpenVINO on the CPU when installed, else torch), torch, openvino")
+    u.add_argument("--threads", type=int, default=0, help="CPU threads of torch and the backend (0: their default)")
     u.add_argument("--no-align", action="store_true", help="ignore the codec info (plain recurrent upscaling)")
     u.add_argument("--crf", type=int, default=18, help="x264 quality of the output")
     u.add_argument("--preset", default="fast", help="x264 preset of the output")

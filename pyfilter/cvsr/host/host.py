@@ -75,14 +75,15 @@ class Host:
 
     Options are the filter's: ``model`` (registered name or checkpoint path),
     ``device`` (auto|cpu|cuda), ``sparse`` (auto|on|off), ``precision``
-    (fp32|fp16), ``threads`` (torch CPU threads, 0 = default), ``align``
+    (fp32|fp16), ``backend`` (auto|torch|openvino), ``threads`` (CPU threads of
+    torch and the backend, 0 = default), ``align``
     (use the codec info when present).  ``log(level, message)`` receives
     av_log-level messages.
     """
 
     def __init__(self, model: str | None = None, device: str = "auto", sparse: str = "auto",
                  precision: str = "fp32", threads: int = 0, align: bool = True,
-                 log: Callable[[int, str], None] | None = None):
+                 log: Callable[[int, str], None] | None = None, backend: str = "auto"):
         if threads < 0:
             raise ValueError(f"threads must be >= 0, got {threads}")
         if threads:
@@ -90,7 +91,8 @@ class Host:
         self._log = log or _python_log
         if model is None:
             model = DEFAULT_MODEL
-        self.model: LoadedModel = load_model(model, device=device, sparse=sparse, precision=precision)
+        self.model: LoadedModel = load_model(model, device=device, sparse=sparse, precision=precision,
+                                             backend=backend, threads=threads)
         self.scale = self.model.scale
         self.align = bool(align)
         self._scheduler: DecodeOrderScheduler[_Work] = DecodeOrderScheduler()
@@ -236,7 +238,7 @@ class Host:
         if flow is not None:
             flow, mask = flow.to(m.device, m.dtype), mask.to(m.device)
         t = time.perf_counter()
-        hr, self._state = m.step(lr, flow, mask, self._state)
+        hr, self._state = m.step(lr, flow, mask, self._state, warn=lambda msg: self._warn_once("backend", msg))
         self.model_seconds += time.perf_counter() - t
         if on_cpu:
             return (work.pts, *rgb_to_yuv420_np(hr.numpy()))

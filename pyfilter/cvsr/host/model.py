@@ -1,7 +1,9 @@
-"""Resolving the filter's model options into a ready network (name or checkpoint, device, precision, sparsity)."""
+"""Resolving the filter's model options into a ready network (name or checkpoint, device, precision, sparsity,
+inference backend)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 from torch import nn
@@ -32,20 +34,46 @@ class LoadedModel:
     device: torch.device
     dtype: torch.dtype
     sparse: bool
+    backend: str = "torch"        # what runs dense steps: "torch" or "openvino"
+    threads: int = 0              # CPU threads of the backend, 0 = its default
+    runtime: object = field(default=None, repr=False)  # cvsr.runtime.openvino.OpenVINOStep when backend is openvino
+
+    def __post_init__(self):
+        if self.backend == "openvino" and self.runtime is None:
+            from cvsr.runtime.openvino import OpenVINOStep
+
+            self.runtime = OpenVINOStep(self.net, threads=self.threads)
 
     @property
     def scale(self) -> int:
         return int(self.net.config.scale)
 
-    def step(self, lr, flow, residual_mask, state):
-        """One recurrent step; ``flow``/``residual_mask`` None mean zero motion / dense."""
-        return self.net.step(lr, flow, residual_mask if self.sparse else None, state)
+    def step(self, lr, flow, residual_mask, state, warn: Callable[[str], None] | None = None):
+        """One recurrent step; ``flow``/``residual_mask`` None mean zero motion / dense.
+
+        Dense steps run on the backend; sparse ones on torch. If the backend cannot convert the model for
+        this frame size, ``warn`` gets one line and this model runs on torch from then on.
+        """
+        mask = residual_mask if self.sparse else None
+        if self.runtime is not None and mask is None:
+            try:
+                return self.runtime.step(lr, flow, state)
+            except RuntimeError as e:
+                self.runtime, self.backend = None, "torch"
+                (warn or _warn)(f"{e}; running on torch instead\n")
+        return self.net.step(lr, flow, mask, state)
 
     def describe(self) -> str:
         cfg = self.net.config
         return (f"model {self.spec} ({type(self.net).__name__}, {cfg.channels} channels, "
-                f"{cfg.num_blocks} blocks, x{cfg.scale}) on {self.device}, "
+                f"{cfg.num_blocks} blocks, x{cfg.scale}) on {self.device} ({self.backend}), "
                 f"{'fp16' if self.dtype == torch.float16 else 'fp32'}, {'sparse' if self.sparse else 'dense'}")
+
+
+def _warn(message: str) -> None:
+    import sys
+
+    sys.stderr.write(f"cvsr: warning: {message}")
 
 
 def trained_sparse(path) -> bool | None:
@@ -66,17 +94,22 @@ def trained_sparse(path) -> bool | None:
     return None
 
 
-def load_model(spec: str, device: str = "auto", sparse: str = "auto", precision: str = "fp32") -> LoadedModel:
+def load_model(spec: str, device: str = "auto", sparse: str = "auto", precision: str = "fp32",
+               backend: str = "auto", threads: int = 0) -> LoadedModel:
     """A trained network from a registered name (packaged weights) or a checkpoint path.
 
     sparse: "on" runs the residual blocks only where the codec residual is
-    non-zero, "off" everywhere; "auto" does what the checkpoint was trained
-    for (its metadata), "on" when it does not say.  Frames without codec info
-    always run dense.
+    non-zero, "off" everywhere; "auto" is dense on the CPU (sparse mode is not
+    faster there than the dense backend: README, Speed) and elsewhere does what
+    the checkpoint was trained for (its metadata), "on" when it does not say.
+    Frames without codec info always run dense.
+    backend: "torch", "openvino" (CPU) or "auto" (``cvsr.runtime.resolve_backend``);
+    threads: the backend's CPU threads, 0 = its default.
     Raises ValueError for anything the user can fix (unknown name, missing
     weights, fp16 on CPU, ...).
     """
     from cvsr import models
+    from cvsr.runtime import resolve_backend
 
     if sparse not in _SPARSE:
         raise ValueError(f"sparse must be one of {_SPARSE}, got {sparse!r}")
@@ -96,9 +129,10 @@ def load_model(spec: str, device: str = "auto", sparse: str = "auto", precision:
     except FileNotFoundError as e:
         raise ValueError(str(e)) from e
     net = net.to(dev, dtype).eval()
+    backend = resolve_backend(backend, dev.type)
     if sparse == "auto":
         path = models.weights_path(spec) if spec in models.MODELS else spec
-        use_sparse = trained_sparse(path) is not False
+        use_sparse = dev.type != "cpu" and trained_sparse(path) is not False
     else:
         use_sparse = sparse == "on"
-    return LoadedModel(spec, net, dev, dtype, use_sparse)
+    return LoadedModel(spec, net, dev, dtype, use_sparse, backend, threads)

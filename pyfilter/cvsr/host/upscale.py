@@ -45,11 +45,11 @@ def project_ffmpeg() -> str:
 def upscale(src, dst, model: str | None = None, device: str = "auto", sparse: str = "auto",
             precision: str = "fp32", threads: int = 0, align: bool = True, progress: bool = True,
             video_codec: tuple[str, ...] | list[str] = DEFAULT_VIDEO_CODEC, audio: bool = True,
-            overwrite: bool = True) -> UpscaleResult:
+            overwrite: bool = True, backend: str = "auto") -> UpscaleResult:
     """Upscale the first video stream of ``src`` into ``dst`` (format from its extension).
 
     Options as the ffmpeg filter's (``model``, ``device``, ``sparse``, ``precision``,
-    ``threads``, ``align``).  ``video_codec``: ffmpeg output options for the video
+    ``backend``, ``threads``, ``align``).  ``video_codec``: ffmpeg output options for the video
     (default x264 CRF 18; e.g. ``("-c:v", "ffv1")`` for lossless).  ``audio``: copy
     the source's audio streams.  On failure ``dst`` is removed, never left half-written.
     """
@@ -67,7 +67,7 @@ def upscale(src, dst, model: str | None = None, device: str = "auto", sparse: st
     try:
         stream = reader.stream
         host = Host(model=model, device=device, sparse=sparse, precision=precision, threads=threads,
-                    align=align)
+                    align=align, backend=backend)
         w, h = stream.width * host.scale, stream.height * host.scale
         fps = stream.fps or 25
         cmd = [project_ffmpeg(), "-hide_banner", "-loglevel", "error", "-nostdin",

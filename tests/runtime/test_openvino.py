@@ -1,0 +1,121 @@
+"""The OpenVINO backend: agreement with torch, the host and filter options, caching, fallback."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+openvino = pytest.importorskip("openvino")
+
+from cvsr.models import load_model  # noqa: E402
+from cvsr.runtime import resolve_backend  # noqa: E402
+from cvsr.runtime.openvino import OpenVINOStep  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("CVSR_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def _frames(n, h, w, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    base = torch.rand(1, 3, h + 8, w + 8, generator=g)
+    for i in range(n):  # a drifting picture with quarter-pel-like motion
+        dx, dy = i % 5, (i // 2) % 5
+        yield base[:, :, dy:dy + h, dx:dx + w], (torch.randint(-8, 9, (1, h, w, 2), generator=g) / 4).float()
+
+
+@pytest.mark.parametrize("name", ["ciaf-lite", "baseline-lite"])
+def test_openvino_step_agrees_with_torch_over_a_clip(name):
+    net = load_model(name, "cpu").eval()
+    ov = OpenVINOStep(net, threads=1)
+    st_t = st_o = None
+    worst = 0.0
+    for i, (lr, mv) in enumerate(_frames(24, 24, 40)):
+        if i == 12:
+            st_t = st_o = None  # a reset mid-clip (I-frame)
+        with torch.no_grad():
+            hr_t, st_t = net.step(lr, mv, None, st_t)
+        hr_o, st_o = ov.step(lr, mv, st_o)
+        assert hr_o.shape == hr_t.shape and st_o.feat.shape == st_t.feat.shape
+        worst = max(worst, (hr_o - hr_t).abs().max().item())
+    assert worst < 1e-4, worst
+
+
+def test_converted_models_are_cached_on_disk_and_per_size(tmp_path, monkeypatch):
+    net = load_model("ciaf-lite", "cpu").eval()
+    OpenVINOStep(net, threads=1, cache=tmp_path).prepare(16, 24)
+    assert len(list(tmp_path.glob("*-24x16-*.xml"))) == 1
+
+    def no_conversion(*args, **kwargs):
+        raise AssertionError("converted again although the IR is cached")
+
+    monkeypatch.setattr(openvino, "convert_model", no_conversion)
+    again = OpenVINOStep(net, threads=1, cache=tmp_path)
+    again.prepare(16, 24)                 # read back from the cache
+    with pytest.raises(RuntimeError, match="could not convert"):
+        again.prepare(20, 24)             # a new size needs a conversion
+    monkeypatch.undo()
+    for size in ((20, 24), (24, 24), (16, 24)):
+        again.prepare(*size)
+    assert len(again._compiled) == 2      # bounded: the least recently used size was dropped
+
+
+def test_backend_option_resolution():
+    assert resolve_backend("auto", "cpu") == "openvino"
+    assert resolve_backend("auto", "cuda") == "torch"
+    assert resolve_backend("torch", "cpu") == "torch"
+    with pytest.raises(ValueError, match="backend=openvino runs on the CPU"):
+        resolve_backend("openvino", "cuda")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        resolve_backend("tensorrt", "cpu")
+
+
+def _decode(path):
+    import av
+
+    with av.open(str(path)) as c:
+        return [(f.pts, f.to_ndarray(format="yuv420p")) for f in c.decode(video=0)]
+
+
+def test_upscale_backends_give_the_same_frames(clips, tmp_path):
+    """The whole host on a 100-frame H.264 clip with the shipped model: same frame count, pts and size, 8-bit
+    output within 1 level."""
+    from cvsr.host import upscale
+
+    src = clips.make("hundred.mp4", size="96x64", frames=100, bframes=2, refs=2, gop=50)
+    outs = {}
+    for backend in ("torch", "openvino"):
+        dst = tmp_path / f"{backend}.mkv"
+        upscale(src, dst, model="ciaf-lite", device="cpu", backend=backend, threads=1, progress=False,
+                video_codec=("-c:v", "ffv1"))
+        outs[backend] = _decode(dst)
+    a, b = outs["torch"], outs["openvino"]
+    assert len(a) == len(b) == 100
+    assert [p for p, _ in a] == [p for p, _ in b]
+    assert a[0][1].shape == b[0][1].shape == (64 * 4 * 3 // 2, 96 * 4)
+    diff = max(int(np.abs(x.astype(int) - y.astype(int)).max()) for (_, x), (_, y) in zip(a, b))
+    assert diff <= 1, diff
+
+
+def test_conversion_failure_falls_back_to_torch_with_one_warning(clips, tiny_model, monkeypatch):
+    from cvsr.host import Host
+    from cvsr.runtime import openvino as ov_runtime
+
+    def broken(self, h, w):
+        raise ValueError("unsupported operation aten::example")
+
+    monkeypatch.setattr(ov_runtime.OpenVINOStep, "_convert", broken)
+    logged = []
+    host = Host(model=tiny_model, device="cpu", backend="openvino",
+                log=lambda level, msg: logged.append((level, msg)))
+    assert host.model.backend == "openvino"
+    y, u, v = (np.full((16, 24), 100, np.uint8), np.full((8, 12), 128, np.uint8), np.full((8, 12), 128, np.uint8))
+    out = []
+    for pts in range(3):
+        host.send((y, u, v), None, 24, 16, pts)
+        out.append(host.receive())
+    assert [o[0] for o in out] == [0, 1, 2]
+    warnings = [m for level, m in logged if "running on torch instead" in m]
+    assert len(warnings) == 1 and "unsupported operation" in warnings[0]
+    assert host.model.backend == "torch"
