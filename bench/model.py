@@ -8,6 +8,7 @@ measured in the same run (``torch.mm`` of 2048^2 matrices, the best a BLAS gets 
 plus fp16 autocast on CUDA. Untrained weights: speed does not depend on them.
 
     .venv/bin/python bench/model.py [--device cuda] [--models ciaf ciaf-lite] [--fraction 0.25] [--threads 2]
+"""
 from __future__ import annotations
 
 import argparse
@@ -26,6 +27,7 @@ from cvsr.models import MODELS, build_model  # noqa: E402
 from cvsr.ops import dilate_mask  # noqa: E402
 from cvsr.runtime.openvino import OpenVINOStep  # noqa: E402
 from cvsr.runtime.openvino import available as openvino_available  # noqa: E402
+from cvsr.runtime.openvino import bf16_supported  # noqa: E402
 
 
 def conv_gmacs(model, h, w, active=1.0, halo=1.0):
@@ -65,14 +67,15 @@ def bench_model(name, args, device, dtype, peak=None):
         reps = args.reps if not (MODELS[name][1].channels >= 128 and device == "cpu") else args.big_reps
         fns = {"dense": lambda: run(False), "sparse": lambda: run(True)}
         if device == "cpu" and dtype == "fp32" and openvino_available():
-            ov = OpenVINOStep(model, threads=args.threads, cache=False)
-            ov.prepare(h, w)
+            for prec in ("f32", "bf16") if bf16_supported() else ("f32",):
+                ov = OpenVINOStep(model, threads=args.threads, precision=prec, cache=False)
+                ov.prepare(h, w)
 
-            def run_ov():
-                i = counter["i"] = counter["i"] + 1
-                ov.step(frames[i % 2], mvs[i % 2], state0)
+                def run_ov(ov=ov):
+                    i = counter["i"] = counter["i"] + 1
+                    ov.step(frames[i % 2], mvs[i % 2], state0)
 
-            fns["openvino"] = run_ov
+                fns[f"openvino {prec}"] = run_ov
         cpu = {}
         t = timed_interleaved(fns, reps, device, cpu_times=cpu)
     d, s = med(t["dense"]), med(t["sparse"])
@@ -83,10 +86,11 @@ def bench_model(name, args, device, dtype, peak=None):
     line = (f"{name:14s} {dtype:5s} {device:5s} torch dense {d * 1e3:7.1f} ms {1 / d:5.2f} fps ({gd:4.1f} GMAC, "
             f"{2 * gd / d:5.1f} GFLOP/s) | sparse {active:.0%} {s * 1e3:7.1f} ms {1 / s:5.2f} fps ({gs:4.1f} GMAC) "
             f"x{d / s:4.2f} (cpu time x{cpu_ratio:4.2f})")
-    if "openvino" in t and peak:
-        o = med(t["openvino"])
-        line += (f" | openvino dense {o * 1e3:7.1f} ms {1 / o:5.2f} fps, {2 * gd / o:5.1f} GFLOP/s "
-                 f"({2 * gd / o / peak:4.0%} of peak), x{d / o:4.2f} vs torch dense, x{s / o:4.2f} vs torch sparse")
+    for key in (k for k in t if k.startswith("openvino")):
+        o = med(t[key])
+        line += (f"\n{'':26s}{key:13s} {o * 1e3:7.1f} ms {1 / o:5.2f} fps, {2 * gd / o:5.1f} GFLOP/s"
+                 + (f" ({2 * gd / o / peak:4.0%} of the fp32 peak)" if peak else "")
+                 + f", x{d / o:4.2f} vs torch dense, x{s / o:4.2f} vs torch sparse")
     print(line + f" [{reps} reps]", flush=True)
 
 

@@ -44,7 +44,7 @@ def _cmd_eval(args) -> int:
 
     evaluate(models=args.models.split(","), data=args.data, split=args.split, out=args.out,
              crfs=tuple(args.crfs), device=args.device, weights=args.weights, max_frames=args.max_frames,
-             clips=tuple(args.clips or ()))
+             clips=tuple(args.clips or ()), backend=args.backend, precision=args.precision)
     return 0
 
 
@@ -134,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--weights", type=Path, default=None, help="folder with NAME.safetensors (default: shipped)")
     e.add_argument("--max-frames", type=int, default=None)
     e.add_argument("--clips", nargs="*", help="only these clips of the split (e.g. to run parts in parallel)")
+    e.add_argument("--backend", choices=("torch", "openvino"), default="torch",
+                   help="what runs the dense steps (sparse steps run on torch); rows are named MODEL[BACKEND PRECISION]")
+    e.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="bf16: OpenVINO on a CPU with bf16")
     e.set_defaults(func=_cmd_eval)
 
     c = sub.add_parser("card", help="write the model card of packaged weights (cvsr/models/weights/NAME.md) "

@@ -51,7 +51,7 @@ typedef struct CvsrBridgeOptions {
     const char *model;      ///< registered model name or path to a checkpoint
     const char *device;     ///< "auto", "cpu" or "cuda"
     const char *sparse;     ///< "auto", "on" or "off"
-    const char *precision;  ///< "fp32" or "fp16"
+    const char *precision;  ///< "auto", "fp32", "fp16" or "bf16"
     int threads;            ///< CPU threads of torch and the backend, 0 = their default
     int align;              ///< 1: align with the codec info when frames carry it; 0: never
     const char *backend;    ///< "auto", "torch" or "openvino"

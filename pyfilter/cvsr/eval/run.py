@@ -95,15 +95,23 @@ def resolve_models(specs: list[str], weights: Path | None, device):
 
 def evaluate(models: list[str], data: Path, split: str = "eval", out: Path = Path("build/eval"),
              crfs: tuple[int, ...] = (18, 23, 28), device: str = "cpu", weights: Path | None = None,
-             max_frames: int | None = None, clips: tuple[str, ...] = (), log=print) -> list[Row]:
+             max_frames: int | None = None, clips: tuple[str, ...] = (), log=print, backend: str = "torch",
+             precision: str = "fp32") -> list[Row]:
     """Evaluate ``models`` (see ``resolve_models``) on ``data``/shards/``split`` (only the clips named
-    in ``clips`` if given); writes the report into ``out`` and returns the rows."""
+    in ``clips`` if given); writes the report into ``out`` and returns the rows.
+    backend / precision: what runs the dense steps, as the filter's options (``cvsr.host.model``); a
+    non-default pair names the rows ``MODEL[BACKEND PRECISION]``."""
+    from cvsr.host.model import LoadedModel
     from cvsr.models import Baseline
 
     device = torch.device(device)
     out = Path(out)
     (out / "crops").mkdir(parents=True, exist_ok=True)
     nets = resolve_models(models, weights, device)
+    if (backend, precision) != ("torch", "fp32"):
+        nets = {f"{name}[{backend} {precision}]": net for name, net in nets.items()}
+    runners = {name: LoadedModel(name, net, device, torch.float32, True, backend, 0, precision)
+               for name, net in nets.items()}
     paths = sorted((Path(data) / "shards" / split).glob("*.npz"))
     if clips:
         paths = [p for p in paths if p.stem in clips]
@@ -127,12 +135,12 @@ def evaluate(models: list[str], data: Path, split: str = "eval", out: Path = Pat
                 if not isinstance(net, Baseline) and not shard.meta.get("codec_info"):
                     raise ValueError(f"{path} has no codec information; MV models cannot be evaluated on it")
                 t0 = time.time()
-                sr, _ = run_model(net, lr, mv, None, device)
+                sr, _ = run_model(runners[name], lr, mv, None, device)
                 rows.append(_score(path.stem, crf, f"{name} dense", sr, hr, None, time.time() - t0))
                 panels[f"{name}"] = sr
                 if not isinstance(net, Baseline) and shard.meta.get("codec_info"):
                     t0 = time.time()
-                    sr_s, skip = run_model(net, lr, mv, mask, device)
+                    sr_s, skip = run_model(runners[name], lr, mv, mask, device)
                     rows.append(_score(path.stem, crf, f"{name} sparse", sr_s, hr, skip, time.time() - t0))
                     panels[f"{name} sparse"] = sr_s
             panels["GT"] = hr

@@ -27,7 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     u.add_argument("--model", default=None, help="registered model name or checkpoint path (default: cvsr.models.DEFAULT_MODEL, ciaf)")
     u.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     u.add_argument("--sparse", choices=("auto", "on", "off"), default="auto")
-    u.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
+    u.add_argument("--precision", choices=("auto", "fp32", "fp16", "bf16"), default="auto",
+                   help="fp16: CUDA; bf16: the OpenVINO backend on a CPU with bf16 instructions; "
+                        "auto: bf16 where it runs, else fp32")
     u.add_argument("--backend", choices=BACKENDS, default="auto",
                    help="what runs the model: auto (OpenVINO on the CPU when installed, else torch), torch, openvino")
     u.add_argument("--threads", type=int, default=0, help="CPU threads of torch and the backend (0: their default)")

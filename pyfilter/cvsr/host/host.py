@@ -75,14 +75,14 @@ class Host:
 
     Options are the filter's: ``model`` (registered name or checkpoint path),
     ``device`` (auto|cpu|cuda), ``sparse`` (auto|on|off), ``precision``
-    (fp32|fp16), ``backend`` (auto|torch|openvino), ``threads`` (CPU threads of
+    (auto|fp32|fp16|bf16), ``backend`` (auto|torch|openvino), ``threads`` (CPU threads of
     torch and the backend, 0 = default), ``align``
     (use the codec info when present).  ``log(level, message)`` receives
     av_log-level messages.
     """
 
     def __init__(self, model: str | None = None, device: str = "auto", sparse: str = "auto",
-                 precision: str = "fp32", threads: int = 0, align: bool = True,
+                 precision: str = "auto", threads: int = 0, align: bool = True,
                  log: Callable[[int, str], None] | None = None, backend: str = "auto"):
         if threads < 0:
             raise ValueError(f"threads must be >= 0, got {threads}")

@@ -43,7 +43,7 @@ def project_ffmpeg() -> str:
 
 
 def upscale(src, dst, model: str | None = None, device: str = "auto", sparse: str = "auto",
-            precision: str = "fp32", threads: int = 0, align: bool = True, progress: bool = True,
+            precision: str = "auto", threads: int = 0, align: bool = True, progress: bool = True,
             video_codec: tuple[str, ...] | list[str] = DEFAULT_VIDEO_CODEC, audio: bool = True,
             overwrite: bool = True, backend: str = "auto") -> UpscaleResult:
     """Upscale the first video stream of ``src`` into ``dst`` (format from its extension).

@@ -186,12 +186,14 @@ class CIAF(nn.Module):
 
     def step(self, lr: torch.Tensor, mv_field: torch.Tensor | None = None,
              residual_mask: torch.Tensor | None = None, state: CIAFState | None = None, *,
-             sparse_impl: str = "auto") -> tuple[torch.Tensor, CIAFState]:
+             sparse_impl: str = "auto", trunk=None) -> tuple[torch.Tensor, CIAFState]:
         """One frame: (lr, mv_field, residual_mask, state) -> (hr, new state). See the module docstring.
 
         sparse_impl: how a bool mask is applied: "gather" (sparse convolutions; the inference path),
         "masked" (dense convs, branch multiplied by the mask; the training path) or "auto" ("gather"
         without autograd, else "masked"). Float masks always use "masked".
+        trunk: a callable standing in for ``self.trunk`` on dense steps (an inference backend,
+        ``cvsr.runtime``); the alignment, interpolation and fed-back detail around it stay here.
         """
         self._check_inputs(lr, mv_field, residual_mask, state)
         if sparse_impl not in ("auto", "gather", "masked"):
@@ -211,13 +213,20 @@ class CIAF(nn.Module):
                 hr_prop = self.align_hr(state.hr, mv_field).to(lr_up.dtype)
                 detail = F.pixel_unshuffle(hr_prop - lr_up, s)
             inputs.append(detail)
-        # channels_last: 2.4x (32 ch) and 1.4x (128 ch) faster 3x3 convs than NCHW on the 2-core CPU
-        # (oneDNN), and the sparse path then reads the features without a copy
         dtype = self.head.weight.dtype  # an fp16 model takes fp32 frames too (autocast runs fp32 weights)
-        x = torch.cat([t.to(dtype) for t in inputs], dim=1).contiguous(memory_format=torch.channels_last)
-        feat = F.leaky_relu(self.head(x), 0.1, inplace=True)
-        feat = self._body(feat, feat_prop, residual_mask, sparse_impl)
-        hr = F.pixel_shuffle(self.tail(feat), s).add_(lr_up.to(feat.dtype))
+        x = torch.cat([t.to(dtype) for t in inputs], dim=1)
+        if trunk is None or residual_mask is not None:
+            # channels_last: 2.4x (32 ch) and 1.4x (128 ch) faster 3x3 convs than NCHW on the 2-core CPU
+            # (oneDNN), and the sparse path then reads the features without a copy; a backend's trunk
+            # takes the concatenation as it is (contiguous NCHW)
+            x = x.contiguous(memory_format=torch.channels_last)
+        if residual_mask is None:
+            feat, res = (trunk or self.trunk)(x)
+        else:
+            feat = F.leaky_relu(self.head(x), 0.1, inplace=True)
+            feat = self._body(feat, feat_prop, residual_mask, sparse_impl)
+            res = self.tail(feat)
+        hr = F.pixel_shuffle(res, s).add_(lr_up.to(res.dtype))
         if hr_prop is not None and residual_mask is not None and self.config.skip_fill == "warped":
             hr = self._reuse_output(hr, self.back_project(hr_prop, lr), residual_mask)
         return hr, CIAFState(feat, lr, hr if self.config.hr_feedback else None)
@@ -235,6 +244,16 @@ class CIAF(nn.Module):
         err = lr.to(hr.dtype) - degrade_tensor(hr, self.config.scale)
         return hr + F.interpolate(err, scale_factor=self.config.scale, mode=self.config.lr_upsample,
                                   align_corners=False)
+
+    def trunk(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The convolutions of a dense step: head, residual blocks, tail.
+
+        x: (n, 3 + c [+ 3 s^2], h, w), the concatenated LR frame, aligned features [and fed-back detail].
+        Returns (features (n, c, h, w), output residual before depth-to-space (n, 3 s^2, h, w)).
+        """
+        feat = F.leaky_relu(self.head(x), 0.1, inplace=True)
+        feat = resblocks_ref(feat, [blk.weights() for blk in self.blocks], None)
+        return feat, self.tail(feat)
 
     def _reuse_output(self, hr, hr_fill, mask):
         """Where the codec coded no residual the LR frame *is* the motion-compensated reference, so the

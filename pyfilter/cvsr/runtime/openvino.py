@@ -1,34 +1,37 @@
-"""A model's dense recurrent step on OpenVINO's CPU plugin.
+"""The convolutions of a model's dense recurrent step on OpenVINO's CPU plugin.
 
-The step ``(lr, mv_field, state) -> (hr, state)`` of a CIAF-family network is traced once per input size
-(``openvino.convert_model`` on a wrapper module: the warp's sampling grid is a constant of the size), saved
-as OpenVINO IR in a cache folder keyed by the weights, the size and the OpenVINO version, and compiled for
-the CPU with the latency hint, fp32 inference precision and the requested thread count. A later run reads
-the IR back (no torch tracing) and OpenVINO's own model cache skips most of the compilation.
+``CIAF.step`` keeps the alignment (MV warps of the features and the fed-back output), the interpolation and
+the depth-to-space around its convolution trunk (``CIAF.trunk``: head, residual blocks, tail); this backend
+runs the trunk. The trunk is converted once per network (``openvino.convert_model``, dynamic height and
+width, through ``torch.export``), saved as OpenVINO IR in a cache folder keyed by the weights and the OpenVINO version, and compiled
+for the CPU per input size (static shapes run faster; the last ``_MAX_SIZES`` sizes stay compiled) with the
+latency hint and the requested thread count. A later run reads the IR back (no torch tracing) and
+OpenVINO's own blob cache (``CACHE_DIR``) skips most of the compilation.
 
-Why OpenVINO: measured on the project's 2-core CPU (``../shared/FACTS.md``, ``bench/model.py``) it runs
-small conv nets ~2x faster than torch eager and faster than ONNX Runtime and ``torch.compile``; FFmpeg's
-``dnn_processing`` filter offers it too, so FFmpeg users know it.
+Precision: "f32" (agreement with torch ~1e-5, tested) or "bf16" (the CPU's bf16 instructions, where it has
+them: ``bf16_supported``). Only the trunk runs in bf16: the sampling positions of the warps, at HR up to
+1280 pixels wide, need fp32 (a bf16 graph of the whole step misplaced them by pixels), and the trunk's
+output is a residual added to the interpolated frame in fp32, so its rounding stays small.
 
-What runs here: dense steps (no residual mask) of ``CIAF`` and ``Baseline`` (``hr_feedback`` or not). A reset
-(state None) is the same graph fed an all-zero state and, with ``hr_feedback``, the interpolated LR frame as
-the "previous output" with zero motion, so the fed-back detail is zero as in ``CIAF.step``. Sparse steps stay
-on torch (the gather path has no OpenVINO form). Agreement with torch: ~1e-5 (fp32), tested.
+Why OpenVINO: measured on the project's 2-core CPU (``../shared/FACTS.md``; ``bench/model.py``) it runs
+small conv nets faster than torch eager, ONNX Runtime and ``torch.compile``, and FFmpeg's ``dnn_processing``
+filter offers it too, so FFmpeg users know it. Sparse steps stay on torch (the gather path has no OpenVINO
+form).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import warnings
 from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["OpenVINOStep", "available", "cache_dir"]
+__all__ = ["OpenVINOStep", "available", "bf16_supported", "cache_dir"]
 
 _MAX_SIZES = 2  # compiled sizes kept per model (a resolution change back and forth does not recompile)
 
@@ -51,18 +54,15 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cvsr" / "openvino"
 
 
-class _DenseStep(nn.Module):
-    """The traced graph: (lr, flow, feat[, hr_prev]) -> (hr, feat)."""
+class _Trunk(nn.Module):
+    """The converted graph: ``net.trunk`` (head, residual blocks, tail), x -> (features, output residual)."""
 
     def __init__(self, net: nn.Module):
         super().__init__()
         self.net = net
 
-    def forward(self, lr, flow, feat, hr_prev=None):
-        from cvsr.models.ciaf import CIAFState
-
-        hr, state = self.net.step(lr, flow, None, CIAFState(feat, lr, hr_prev))
-        return hr, state.feat
+    def forward(self, x):
+        return self.net.trunk(x)
 
 
 def _fingerprint(net: nn.Module) -> str:
@@ -77,50 +77,48 @@ def _fingerprint(net: nn.Module) -> str:
 
 
 class OpenVINOStep:
-    """Dense ``step`` of ``net`` on OpenVINO's CPU plugin; one instance per stream (not thread-safe).
+    """Dense ``step`` of ``net`` with its trunk on OpenVINO's CPU plugin; one instance per stream.
 
-    threads: inference threads, 0 = OpenVINO's choice (all cores). cache: folder for converted models
-    (None: ``cache_dir()``; False: no disk cache). Raises ``RuntimeError`` when the model cannot be
-    converted or compiled (the caller falls back to torch).
+    threads: inference threads, 0 = OpenVINO's choice (all cores). precision: "f32" or "bf16".
+    cache: folder for converted models (None: ``cache_dir()``; False: no disk cache). Raises
+    ``RuntimeError`` when the model cannot be converted or compiled (the caller falls back to torch).
     """
 
-    def __init__(self, net: nn.Module, threads: int = 0, cache: Path | None | bool = None):
+    def __init__(self, net: nn.Module, threads: int = 0, precision: str = "f32",
+                 cache: Path | None | bool = None):
         import openvino as ov
 
+        if precision not in ("f32", "bf16"):
+            raise ValueError(f"precision must be 'f32' or 'bf16', got {precision!r}")
         self._ov = ov
         self.net = net.float().eval()
         self.threads = int(threads)
+        self.precision = precision
         self.cache = None if cache is False else Path(cache) if cache else cache_dir()
         self._core = ov.Core()
         if self.cache is not None:
             self.cache.mkdir(parents=True, exist_ok=True)
             self._core.set_property({"CACHE_DIR": str(self.cache / "blobs")})
-        self._key = _fingerprint(self.net)
+        self._model = None
         self._compiled: OrderedDict[tuple[int, int], object] = OrderedDict()
 
-    @property
-    def feedback(self) -> bool:
-        return bool(getattr(self.net.config, "hr_feedback", False))
-
-    def _ir_path(self, h: int, w: int) -> Path | None:
+    def _ir_path(self) -> Path | None:
         if self.cache is None:
             return None
         version = self._ov.__version__.split("-")[0]
-        return self.cache / f"{type(self.net).__name__.lower()}-{self._key}-{w}x{h}-ov{version}.xml"
+        return self.cache / f"{type(self.net).__name__.lower()}-trunk-{_fingerprint(self.net)}-ov{version}.xml"
 
-    def _convert(self, h: int, w: int):
+    def _convert(self):
         ov = self._ov
-        path = self._ir_path(h, w)
+        path = self._ir_path()
         if path is not None and path.exists():
             return self._core.read_model(str(path))
-        c, s = self.net.config.channels, self.net.config.scale
-        example = [torch.zeros(1, 3, h, w), torch.zeros(1, h, w, 2), torch.zeros(1, c, h, w)]
-        if self.feedback:
-            example.append(torch.zeros(1, 3, s * h, s * w))
-        import warnings
+        cin = self.net.head.in_channels
+        dims = {2: torch.export.Dim("h", min=1, max=16384), 3: torch.export.Dim("w", min=1, max=16384)}
         with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer warnings: the size-dependent constants are intended
-            model = ov.convert_model(_DenseStep(self.net), example_input=tuple(example))
+            warnings.simplefilter("ignore", FutureWarning)  # torch.export's own pytree deprecations
+            program = torch.export.export(_Trunk(self.net), (torch.zeros(1, cin, 16, 16),), dynamic_shapes=(dims,))
+            model = ov.convert_model(program)
         if path is not None:
             tmp = path.with_suffix(f".{os.getpid()}.xml")
             ov.save_model(model, str(tmp), compress_to_fp16=False)
@@ -134,14 +132,18 @@ class OpenVINOStep:
             self._compiled.move_to_end(key)
             return self._compiled[key]
         try:
-            model = self._convert(h, w)
-            config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
+            if self._model is None:
+                self._model = self._convert()
+            model = self._model.clone()
+            model.reshape([1, self.net.head.in_channels, h, w])
+            config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": self.precision}
             if self.threads:
                 config["INFERENCE_NUM_THREADS"] = self.threads
             compiled = self._core.compile_model(model, "CPU", config)
         except Exception as e:  # OpenVINO raises RuntimeError or its own types; report as one kind
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise RuntimeError(f"OpenVINO could not convert or compile {type(self.net).__name__} for "
-                               f"{w}x{h}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from e
+                               f"{w}x{h}: {first}") from e
         self._compiled[key] = compiled.create_infer_request()
         while len(self._compiled) > _MAX_SIZES:
             self._compiled.popitem(last=False)
@@ -151,30 +153,22 @@ class OpenVINOStep:
         """Convert and compile for an (h, w) input now rather than at the first frame of that size."""
         self._request(h, w)
 
-    def step(self, lr: torch.Tensor, mv_field: torch.Tensor | None, state):
-        """Same contract as ``CIAF.step`` without a mask: lr (1, 3, h, w) fp32 CPU, mv_field (1, h, w, 2) or
-        None, state ``CIAFState`` or None (reset). Returns (hr, state) as torch tensors."""
-        from cvsr.models.ciaf import CIAFState
+    def trunk(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``CIAF.trunk`` on OpenVINO: x (1, cin, h, w) fp32 -> (features, output residual)."""
+        x = x.float().contiguous()
+        out = self._request(*x.shape[2:]).infer([x.numpy()])  # outputs are copies (share_outputs=False)
+        return torch.from_numpy(np.asarray(out[0])), torch.from_numpy(np.asarray(out[1]))
 
-        if lr.dim() != 4 or lr.shape[:2] != (1, 3):
+    def step(self, lr: torch.Tensor, mv_field: torch.Tensor | None, state):
+        """``CIAF.step`` without a mask, its trunk on OpenVINO. lr (1, 3, h, w) fp32 CPU."""
+        if lr.dim() != 4 or lr.shape[0] != 1:
             raise ValueError(f"lr must be (1, 3, h, w), got shape {tuple(lr.shape)}")
-        _, _, h, w = lr.shape
-        s, c = self.net.config.scale, self.net.config.channels
-        lr = lr.float().contiguous()
-        if state is not None and self.feedback and state.hr is None:
-            return self.net.step(lr, mv_field, None, state)  # features but no output yet: not this graph
-        if state is None:  # reset: zero features; the interpolated frame, unmoved, as "previous output"
-            feat = torch.zeros(1, c, h, w)
-            flow = torch.zeros(1, h, w, 2)
-            hr_prev = F.interpolate(lr, scale_factor=s, mode=self.net.config.lr_upsample, align_corners=False)
-        else:
-            feat = state.feat.float().contiguous()
-            flow = torch.zeros(1, h, w, 2) if mv_field is None else mv_field.float().contiguous()
-            hr_prev = state.hr
-        inputs = [lr.numpy(), flow.numpy(), feat.numpy()]
-        if self.feedback:
-            inputs.append(hr_prev.float().contiguous().numpy())
-        out = self._request(h, w).infer(inputs)  # outputs are copies (share_outputs=False)
-        hr = torch.from_numpy(np.asarray(out[0]))
-        feat = torch.from_numpy(np.asarray(out[1]))
-        return hr, CIAFState(feat, lr, hr if self.feedback else None)
+        with torch.no_grad():
+            return self.net.step(lr.float(), mv_field, None, state, trunk=self.trunk)
+
+
+def bf16_supported() -> bool:
+    """Whether OpenVINO's CPU plugin has bf16 arithmetic on this CPU (AVX512-BF16, AMX)."""
+    import openvino as ov
+
+    return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
