@@ -72,11 +72,12 @@ STATS = re.compile(rb"cvsr host: (\d+) frames .*?, ([\d.]+) s from first input t
                    rb"([\d.]+) s in the model")
 
 
-def run_ffmpeg(clip: Path, model: str, threads: int, frames: int | None):
+def run_ffmpeg(clip: Path, model: str, threads: int, frames: int | None, backend: str = "auto",
+               precision: str = "auto"):
     """Wall seconds of the whole command, (time, RSS KiB) samples every 0.1 s, and the host's
     (frames, seconds first input -> last output, seconds in the model)."""
     cmd = [FFMPEG, "-v", "verbose", "-nostdin", "-threads", "1", "-i", str(clip),
-           "-vf", f"cvsr=model={model}:threads={threads}"]
+           "-vf", f"cvsr=model={model}:threads={threads}:backend={backend}:precision={precision}"]
     if frames:
         cmd += ["-frames:v", str(frames)]
     cmd += ["-f", "null", "-"]
@@ -101,18 +102,19 @@ def run_ffmpeg(clip: Path, model: str, threads: int, frames: int | None):
     return elapsed, [s for s in samples if s[1] > 0], host
 
 
-def bare_model_loop(clip: Path, model: str, threads: int) -> tuple[float, float, int]:
+def bare_model_loop(clip: Path, model: str, threads: int, backend: str = "auto",
+                    precision: str = "auto") -> tuple[float, float, int]:
     """(seconds in model.step, seconds of the whole Python host loop incl. decoding, frames)."""
     from cvsr.codec import open as open_video
     from cvsr.host import Host
 
-    host = Host(model=model, threads=threads)
+    host = Host(model=model, threads=threads, backend=backend, precision=precision)
     step = host.model.step
     spent = [0.0]
 
-    def timed_step(*args):
+    def timed_step(*args, **kwargs):
         t = time.perf_counter()
-        out = step(*args)
+        out = step(*args, **kwargs)
         spent[0] += time.perf_counter() - t
         return out
 
@@ -136,7 +138,9 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=2000)
     ap.add_argument("--size", default="160x96", help="LR size WxH")
     ap.add_argument("--model", default="ciaf-lite", help="registered name or checkpoint path")
-    ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (both runs)")
+    ap.add_argument("--threads", type=int, default=2, help="CPU threads of torch and the backend (both runs)")
+    ap.add_argument("--backend", default="auto", choices=("auto", "torch", "openvino"))
+    ap.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -145,11 +149,12 @@ def main() -> int:
         make_clip(clip, args.frames, args.size)
         model, weights = model_spec(args.model, folder)
 
-        t_model, t_host, n = bare_model_loop(clip, model, args.threads)
-        t_full, rss, (n_ff, t_pipe, t_model_ff) = run_ffmpeg(clip, model, args.threads, None)
+        t_model, t_host, n = bare_model_loop(clip, model, args.threads, args.backend, args.precision)
+        t_full, rss, (n_ff, t_pipe, t_model_ff) = run_ffmpeg(clip, model, args.threads, None, args.backend,
+                                                             args.precision)
 
     print(f"clip: {n} frames {args.size} H.264 (B-frames), model {args.model} [{weights}], "
-          f"torch threads {args.threads}")
+          f"threads {args.threads}, backend {args.backend}, precision {args.precision}")
     print(f"bare model loop (python):  {n / t_model:8.2f} fps  ({1000 * t_model / n:.2f} ms/frame in model.step)")
     print(f"python host loop:          {n / t_host:8.2f} fps  (reader + host + model, no ffmpeg)")
     print(f"ffmpeg -vf cvsr, whole:    {n_ff / t_full:8.2f} fps  ({t_full:.1f} s incl. interpreter start-up "

@@ -237,6 +237,7 @@ class Host:
             self.frames_unaligned += 1
         if flow is not None:
             flow, mask = flow.to(m.device, m.dtype), mask.to(m.device)
+        m.prepare(work.height, work.width)  # a new size compiles the backend outside the model's time
         t = time.perf_counter()
         hr, self._state = m.step(lr, flow, mask, self._state, warn=lambda msg: self._warn_once("backend", msg))
         self.model_seconds += time.perf_counter() - t

@@ -51,6 +51,14 @@ class LoadedModel:
     def scale(self) -> int:
         return int(self.net.config.scale)
 
+    def prepare(self, h: int, w: int) -> None:
+        """Compile the backend for (h, w) frames now (the host does it before timing a new size)."""
+        if self.runtime is not None:
+            try:
+                self.runtime.prepare(h, w)
+            except RuntimeError:
+                pass  # step() falls back to torch and says why
+
     def step(self, lr, flow, residual_mask, state, warn: Callable[[str], None] | None = None):
         """One recurrent step; ``flow``/``residual_mask`` None mean zero motion / dense.
 
