@@ -23,8 +23,10 @@ import sys
 import time
 from pathlib import Path
 
+from cvsr.ffmpeg import find_ffmpeg
+
 REPO = Path(__file__).resolve().parents[1]
-FFMPEG = REPO / ".venv" / "bin" / "ffmpeg"
+FFMPEG = find_ffmpeg()
 SHARED_CLIP = REPO.parent / "shared" / "data" / "intel_sample_videos" / "one-by-one-person-detection.mp4"
 FRAMES = 500
 

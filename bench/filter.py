@@ -30,8 +30,9 @@ import threading
 import time
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
-FFMPEG = BIN / "ffmpeg"
+from cvsr.ffmpeg import find_ffmpeg
+
+FFMPEG = find_ffmpeg()
 
 
 def make_clip(path: Path, frames: int, size: str, rate: int = 25) -> None:

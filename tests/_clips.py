@@ -11,7 +11,6 @@ prediction off).  Everything stays small (320x192, 20 frames) for the 2-core CI.
 """
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
@@ -19,13 +18,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def ffmpeg_path() -> str | None:
-    """The project's patched ffmpeg (.venv/bin/ffmpeg), or $CVSR_FFMPEG."""
-    candidates = [os.environ.get("CVSR_FFMPEG"), REPO / ".venv" / "bin" / "ffmpeg",
-                  REPO / "build" / "ffmpeg-install" / "bin" / "ffmpeg"]
-    for c in candidates:
-        if c and Path(c).is_file() and os.access(c, os.X_OK):
-            return str(c)
-    return None
+    """The project's patched ffmpeg (``cvsr.ffmpeg.find_ffmpeg``), None when it is not built."""
+    from cvsr.ffmpeg import find_ffmpeg
+
+    try:
+        return find_ffmpeg()
+    except FileNotFoundError:
+        return None
 
 
 def encode(out: Path, *, size: str = "320x192", frames: int = 20, rate: int = 25, bframes: int = 0,

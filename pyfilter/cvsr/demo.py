@@ -36,7 +36,7 @@ def make_sample(out: Path, source: str | None = None, frames: int = 48, width: i
                 height: int = 360, start: float = 0.0) -> Path:
     """Encode ``frames`` frames of ``source`` (a video path, or "testsrc2"; None: ``default_source()``),
     from ``start`` seconds in, to an H.264 mp4 with B-frames and several references."""
-    from cvsr.data.encode import find_ffmpeg
+    from cvsr.ffmpeg import find_ffmpeg
 
     if source is None:
         source = default_source()
@@ -98,7 +98,7 @@ def run(out_dir: Path = Path("out"), source: str | None = None, frames: int = 48
 def read_frames(source: str, frames: int, width: int = 640) -> np.ndarray:
     """(t, H, W, 3) uint8 RGB: the first ``frames`` frames of ``source`` (a video path or "testsrc2") scaled
     to ``width`` (aspect kept) and cropped to multiples of 16, decoded by the project's ffmpeg."""
-    from cvsr.data.encode import find_ffmpeg
+    from cvsr.ffmpeg import find_ffmpeg
 
     src = ["-f", "lavfi", "-i", f"testsrc2=size={width}x{width * 9 // 16}:rate=25"] if source == "testsrc2" \
         else ["-i", source]
@@ -119,10 +119,11 @@ def upscale_with_filter(out_dir: Path, source: str | None = None, frames: int = 
     """Degrade + encode ``source`` (the training degradation), upscale it with ``ffmpeg -vf cvsr``, score
     against the original and write ``out_dir/side_by_side.png`` (zoomed crops: bicubic | cvsr | ground
     truth) and ``out_dir/upscaled.mp4``; returns the PNG's path."""
-    from cvsr.data.color import yuv420_to_rgb
+    from cvsr.color import yuv420_to_rgb
     from cvsr.data.decode import decode_pixels
     from cvsr.data.degradation import SCALE, degrade
-    from cvsr.data.encode import encode, find_ffmpeg
+    from cvsr.data.encode import encode
+    from cvsr.ffmpeg import find_ffmpeg
     from cvsr.eval.metrics import psnr_y
     from cvsr.eval.report import save_crops
     from cvsr.eval.run import bicubic

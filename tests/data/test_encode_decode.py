@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cvsr.data.color import rgb_to_y
+from cvsr.color import rgb_to_y
 from cvsr.data.degradation import degrade
 from cvsr.data.encode import encode
 

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from cvsr.data.color import rgb_to_y
+from cvsr.color import rgb_to_y
 from cvsr.eval.metrics import psnr_y, ssim_luma, ssim_y
 
 

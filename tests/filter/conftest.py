@@ -11,7 +11,7 @@ from ffhelpers import FFMPEG, ffmpeg, run
 
 @pytest.fixture(scope="session")
 def have_filter():
-    if not FFMPEG.is_file():
+    if FFMPEG is None:
         pytest.fail("the project's ffmpeg is not built (run ./setup.sh)")
     r = run([FFMPEG, "-hide_banner", "-h", "filter=cvsr"], check=False)
     if b"Unknown filter" in r.stdout + r.stderr:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ffhelpers import FFMPEG, decode_yuv, ffmpeg, probe_duration, probe_frames, run
+from ffhelpers import FFMPEG, FFPROBE, decode_yuv, ffmpeg, probe_duration, probe_frames, run
 
 NO_INFO = b"carry no codec info"
 
@@ -123,7 +123,7 @@ def test_pipes(make_clip, tiny_model):
     src = make_clip("randomaccess", size="64x48", frames=10, ext="ts")
     r = run([FFMPEG, "-hide_banner", "-v", "error", "-i", "pipe:0", "-vf", cvsr(tiny_model),
              "-c:v", "rawvideo", "-f", "nut", "pipe:1"], input=src.read_bytes())
-    probe = run([FFMPEG.parent / "ffprobe", "-v", "error", "-show_entries", "frame=width,height",
+    probe = run([FFPROBE, "-v", "error", "-show_entries", "frame=width,height",
                  "-of", "csv=p=0", "-i", "pipe:0"], input=r.stdout)
     assert probe.stdout.decode().split() == ["256,192"] * 10
 

@@ -8,7 +8,7 @@ import torch
 from cvsr.codec.info import BLOCK_INTER, BLOCK_INTRA, CODEC_INFO_DTYPE, CODEC_INFO_VERSION, parse_codec_info
 from cvsr.host.align import PrevFrame, align_to_previous
 from cvsr.host.color import rgb_to_yuv420, yuv420_to_rgb
-from cvsr.host.scheduler import DecodeOrderScheduler
+from cvsr.codec.decode_order import DecodeOrderScheduler
 
 # -- scheduler ----------------------------------------------------------------------------------------------
 
@@ -51,7 +51,7 @@ def test_scheduler_restarted_count():
 
 
 def test_color_matches_training_conversion():
-    from cvsr.data.color import yuv420_to_rgb as yuv420_to_rgb_np
+    from cvsr.color import yuv420_to_rgb as yuv420_to_rgb_np
 
     rng = np.random.default_rng(0)
     y = rng.integers(16, 236, (16, 24), dtype=np.uint8)

@@ -1,9 +1,10 @@
-"""Decode-order scheduling of frames that arrive in display order.
+"""Decode order from display order: the one reorder buffer of the project.
 
 The recurrent model must see frames in the order the decoder produced them: a
-frame's motion vectors point into pictures decoded before it.  FFmpeg hands
-frames to filters in display order, so for a stream with B-frames the host
-holds a frame back until every frame decoded before it has arrived.  With
+frame's motion vectors point into pictures decoded before it.  Decoders (and
+FFmpeg's filters) hand frames out in display order, so for a stream with
+B-frames a frame is held back until every frame decoded before it has arrived.
+Used by ``Reader.in_decode_order`` and by the filter's host.  With
 ``IPBB`` coding (decode order I0 P3 B1 B2, display order I0 B1 B2 P3), B1 and
 B2 wait for P3: the added latency is the stream's reorder depth, 2 frames.
 A low-delay stream (display order == decode order) adds none.

@@ -12,7 +12,6 @@ to the C frame.  Keeping many frames keeps their decoder buffers alive: use
 """
 from __future__ import annotations
 
-import heapq
 import os
 from dataclasses import dataclass
 from fractions import Fraction
@@ -21,6 +20,7 @@ from typing import Iterator
 import numpy as np
 
 from ._lib import ffi, lib
+from .decode_order import DecodeOrderScheduler
 from .errors import check, error_for
 from .info import NOPTS, CodecInfo, MOTION_VECTOR_DTYPE
 
@@ -28,9 +28,6 @@ __all__ = ["open", "Reader", "Frame", "StreamInfo", "THREAD_TYPES", "PIX_FMTS"]
 
 THREAD_TYPES = {"auto": lib.CVSR_THREAD_AUTO, "frame": lib.CVSR_THREAD_FRAME, "slice": lib.CVSR_THREAD_SLICE}
 PIX_FMTS = {"yuv420p": lib.CVSR_PIX_YUV420P, "rgb24": lib.CVSR_PIX_RGB24, "native": lib.CVSR_PIX_NATIVE}
-# H.264's largest reorder depth (max_dpb_frames): the bound on how far a frame
-# can come out of the decoder after later-decoded ones.
-_MAX_REORDER = 16
 
 
 class _View:
@@ -318,20 +315,13 @@ class Reader:
         Frames are buffered until every frame decoded before them was output:
         at most the stream's reorder depth (bounded by H.264's 16).  A gap in
         the indices (a frame the decoder dropped) delays frames by at most
-        that bound, then they go on in order.
+        that bound, then they go on in order; a count that restarts (a new
+        sequence) finishes the old one first (``cvsr.codec.decode_order``).
         """
-        heap: list[tuple[int, int, Frame]] = []
-        expected = None
+        scheduler: DecodeOrderScheduler[Frame] = DecodeOrderScheduler()
         for frame in self:
-            heapq.heappush(heap, (frame.decode_index, frame.output_index, frame))
-            if expected is None:
-                expected = heap[0][0]
-            while heap and (heap[0][0] <= expected or len(heap) > _MAX_REORDER + 1):
-                index, _, first = heapq.heappop(heap)
-                expected = max(expected, index + 1)
-                yield first
-        while heap:
-            yield heapq.heappop(heap)[2]
+            yield from scheduler.push(frame, frame.decode_index)
+        yield from scheduler.flush()
 
     @property
     def reorder_depth(self) -> int:

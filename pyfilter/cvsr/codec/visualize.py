@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..color import YCC_OFFSET, YCC_TO_RGB
 from .info import BLOCK_INTRA, BLOCK_SKIP
 
 __all__ = ["flow_to_rgb", "residual_to_rgb", "block_type_to_rgb", "frame_panels", "write_png"]
@@ -63,13 +64,13 @@ def block_type_to_rgb(block_type: np.ndarray) -> np.ndarray:
 
 
 def _yuv_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """BT.601 limited range planar YUV (any chroma subsampling) -> (h, w, 3) uint8 (for display only)."""
+    """BT.601 limited range planar YUV (any chroma subsampling) -> (h, w, 3) uint8 (for display only:
+    nearest-neighbour chroma; the conversions that feed the models are in ``cvsr.color``)."""
     h, w = y.shape
     sy, sx = -(-h // u.shape[0]), -(-w // u.shape[1])                   # chroma subsampling
-    up = lambda c: np.repeat(np.repeat(c, sy, 0), sx, 1)[:h, :w].astype(np.float32) - 128  # noqa: E731
-    yy = (y.astype(np.float32) - 16) * 1.164
-    cb, cr = up(u), up(v)
-    rgb = np.stack([yy + 1.596 * cr, yy - 0.392 * cb - 0.813 * cr, yy + 2.017 * cb], -1)
+    up = lambda c: np.repeat(np.repeat(c, sy, 0), sx, 1)[:h, :w]        # noqa: E731
+    ycc = np.stack([y, up(u), up(v)], -1).astype(np.float32) - YCC_OFFSET.astype(np.float32)
+    rgb = ycc @ (YCC_TO_RGB * 255).T.astype(np.float32)
     return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cvsr.data.color import yuv420_to_rgb
+from cvsr.color import yuv420_to_rgb
 from cvsr.data.shards import CodedClip
 
 

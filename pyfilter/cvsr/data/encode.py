@@ -3,38 +3,21 @@
 CIAF supplementary 1.2: IPP...P (``-bf 0``), one reference (``-refs 1``: every P
 frame predicts from the previous frame), one I frame per clip (``-g`` and
 ``-keyint_min`` larger than any clip, ``-sc_threshold 0`` so no scene cut adds one).
-The LR RGB frames are converted to 4:2:0 by ``cvsr.data.color.rgb_to_yuv420``
+The LR RGB frames are converted to 4:2:0 by ``cvsr.color.rgb_to_yuv420``
 and piped to the project's ffmpeg as raw yuv420p, so swscale takes no part.
 """
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 
-from cvsr.data.color import rgb_to_yuv420
+from cvsr.color import rgb_to_yuv420
+from cvsr.ffmpeg import find_ffmpeg
 
 CRFS = (18, 23, 28)
 GOP = 100000
-
-
-def find_ffmpeg() -> str:
-    """The project's ffmpeg: $CVSR_FFMPEG, else the one next to the running python, else PATH."""
-    env = os.environ.get("CVSR_FFMPEG")
-    if env:
-        return env
-    import sys
-
-    local = Path(sys.executable).with_name("ffmpeg")
-    if local.exists():
-        return str(local)
-    found = shutil.which("ffmpeg")
-    if not found:
-        raise FileNotFoundError("no ffmpeg found: build the project (./setup.sh) or set CVSR_FFMPEG")
-    return found
 
 
 def x264_args(crf: int, preset: str = "medium") -> list[str]:

@@ -3,7 +3,7 @@ decoder produced from the encoded LR clip.
 
 Keys (t frames, HR H x W, LR h x w = H/4 x W/4):
 - ``hr``                     uint8 (t, H, W, 3) RGB ground truth
-- ``lr_crf{c}``              uint8 (t, h, w, 3) decoded LR, RGB (``cvsr.data.color.yuv420_to_rgb``)
+- ``lr_crf{c}``              uint8 (t, h, w, 3) decoded LR, RGB (``cvsr.color.yuv420_to_rgb``)
 - ``mv_crf{c}``              int16 (t, h, w, 2) dense backward motion in quarter LR pixels, (x, y):
                              pixel (x, y) of frame i is predicted from (x + mv_x / 4, y + mv_y / 4) of
                              frame i - 1 (low delay, one reference); 0 for intra blocks and I frames

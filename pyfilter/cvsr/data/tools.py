@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from cvsr.data.degradation import SCALE, degrade
-from cvsr.data.encode import encode, find_ffmpeg
-from cvsr.data.color import rgb_to_yuv420
+from cvsr.data.encode import encode
+from cvsr.ffmpeg import find_ffmpeg
+from cvsr.color import rgb_to_yuv420
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 

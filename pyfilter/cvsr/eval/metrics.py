@@ -1,7 +1,7 @@
 """Y-PSNR and SSIM on BT.601 luma, the convention of the VSR literature.
 
 Both take RGB frames (uint8 or float in [0, 255]), convert them to luma with
-``cvsr.data.color.rgb_to_y`` (Y in [16, 235]) and crop ``border`` pixels from
+``cvsr.color.rgb_to_y`` (Y in [16, 235]) and crop ``border`` pixels from
 every side first (default ``BORDER`` = 8 HR pixels = 2 LR pixels: where the
 padding of convolutions and warps at the frame edge shows).
 PSNR uses peak 255; identical inputs give ``inf``.  SSIM is Wang et al. (2004):
@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cvsr.data.color import rgb_to_y
+from cvsr.color import rgb_to_y
 
 BORDER = 8
 

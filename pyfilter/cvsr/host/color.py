@@ -1,6 +1,6 @@
-"""YUV 4:2:0 <-> RGB in torch, BT.601 limited range (the training data's convention).
+"""Fast YUV 4:2:0 <-> RGB for the host, BT.601 limited range (constants and references: ``cvsr.color``).
 
-Same arithmetic as ``cvsr.data.color`` (which builds the training pairs), on the
+Same arithmetic as the references in ``cvsr.color`` (which build the training pairs), on the
 model's device: chroma is upsampled bilinearly with sample centres at
 ``2 i + 0.5`` (weights 3/4, 1/4, edge samples repeated) and downsampled by
 averaging 2x2 blocks.  Odd luma sizes are handled by repeating the last
@@ -15,12 +15,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from cvsr.color import RGB_TO_YCC, YCC_OFFSET
+
 __all__ = ["yuv420_to_rgb", "rgb_to_yuv420", "yuv420_to_rgb_np", "rgb_to_yuv420_np"]
 
-_RGB_TO_YCC = torch.tensor([[65.481, 128.553, 24.966],
-                            [-37.797, -74.203, 112.0],
-                            [112.0, -93.786, -18.214]], dtype=torch.float64) / 255.0
-_YCC_OFFSET = torch.tensor([16.0, 128.0, 128.0], dtype=torch.float64)
+_RGB_TO_YCC = torch.tensor(RGB_TO_YCC, dtype=torch.float64) / 255.0   # for RGB in [0, 255]
+_YCC_OFFSET = torch.tensor(YCC_OFFSET, dtype=torch.float64)
 _YCC_TO_RGB = torch.linalg.inv(_RGB_TO_YCC)
 
 

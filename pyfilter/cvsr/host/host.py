@@ -22,11 +22,11 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from ..codec.decode_order import DecodeOrderScheduler
 from ..models import DEFAULT_MODEL
 from .align import PrevFrame, align_to_previous
 from .color import rgb_to_yuv420, rgb_to_yuv420_np, yuv420_to_rgb, yuv420_to_rgb_np
 from .model import LoadedModel, load_model
-from .scheduler import DecodeOrderScheduler
 
 __all__ = ["Host"]
 

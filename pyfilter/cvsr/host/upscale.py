@@ -11,13 +11,12 @@ every pts).
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
-__all__ = ["upscale", "UpscaleResult", "project_ffmpeg"]
+from cvsr.ffmpeg import find_ffmpeg
+
+__all__ = ["upscale", "UpscaleResult"]
 
 DEFAULT_VIDEO_CODEC = ("-c:v", "libx264", "-preset", "fast", "-crf", "18")
 
@@ -29,17 +28,6 @@ class UpscaleResult:
     height: int
     frames_aligned: int      # frames that ran with codec-info alignment
     max_latency: int         # most frames held back by the host at once (reorder depth)
-
-
-def project_ffmpeg() -> str:
-    """The patched ffmpeg installed next to this Python (the project's venv), else the one on PATH."""
-    here = Path(sys.executable).parent / "ffmpeg"
-    if here.is_file() and os.access(here, os.X_OK):
-        return str(here)
-    found = shutil.which("ffmpeg")
-    if not found:
-        raise FileNotFoundError("no ffmpeg next to this Python or on PATH; run ./setup.sh")
-    return found
 
 
 def upscale(src, dst, model: str | None = None, device: str = "auto", sparse: str = "auto",
@@ -70,7 +58,7 @@ def upscale(src, dst, model: str | None = None, device: str = "auto", sparse: st
                     align=align, backend=backend)
         w, h = stream.width * host.scale, stream.height * host.scale
         fps = stream.fps or 25
-        cmd = [project_ffmpeg(), "-hide_banner", "-loglevel", "error", "-nostdin",
+        cmd = [find_ffmpeg(), "-hide_banner", "-loglevel", "error", "-nostdin",
                "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{w}x{h}", "-framerate", str(fps),
                "-i", "pipe:0"]
         if audio:
