@@ -476,11 +476,6 @@ int cvsr_bridge_receive_frame(CvsrBridge *b, CvsrBridgeFrame *out)
     return ret;
 }
 
-int cvsr_bridge_pending(const CvsrBridge *b)
-{
-    return b->pending;
-}
-
 void cvsr_bridge_close(CvsrBridge **bridge)
 {
     CvsrBridge *b = *bridge;

@@ -123,6 +123,13 @@ static const struct {
     C(AV_PICTURE_TYPE_SI),
     C(AV_PICTURE_TYPE_SP),
     C(AV_PICTURE_TYPE_BI),
+    C(AVERROR_OPTION_NOT_FOUND),
+    C(AV_LOG_QUIET),
+    C(AV_LOG_ERROR),
+    C(AV_LOG_WARNING),
+    C(AV_LOG_INFO),
+    C(AV_LOG_VERBOSE),
+    C(AV_LOG_DEBUG),
 #undef C
 };
 

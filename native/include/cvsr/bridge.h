@@ -100,9 +100,6 @@ int cvsr_bridge_flush(CvsrBridge *bridge);
  */
 int cvsr_bridge_receive_frame(CvsrBridge *bridge, CvsrBridgeFrame *out);
 
-/** Number of frames sent but not received yet. */
-int cvsr_bridge_pending(const CvsrBridge *bridge);
-
 /** Free the host (the interpreter stays up); *bridge is set to NULL. */
 void cvsr_bridge_close(CvsrBridge **bridge);
 

@@ -15,9 +15,9 @@ except ImportError as e:  # pragma: no cover - depends on the build
         f"cvsr's native shim is not built or not installed ({e}): run ./setup.sh "
         "(or cmake --build build && pip install --no-build-isolation --no-deps -e .)") from e
 
-__all__ = ["ffi", "lib", "struct_dtype", "constant", "LOG_QUIET", "LOG_ERROR", "LOG_WARNING", "LOG_INFO"]
+__all__ = ["ffi", "lib", "struct_dtype", "constant", "LOG_QUIET", "LOG_ERROR", "LOG_WARNING", "LOG_INFO",
+           "LOG_VERBOSE", "LOG_DEBUG"]
 
-LOG_QUIET, LOG_ERROR, LOG_WARNING, LOG_INFO = -8, 16, 24, 32
 
 
 def struct_dtype(name: str) -> np.dtype:
@@ -54,6 +54,11 @@ def constant(name: str) -> int:
     if not found[0]:
         raise KeyError(f"libcvsr has no constant {name!r}")
     return int(value)
+
+
+# av_log levels, from libavutil through libcvsr
+LOG_QUIET, LOG_ERROR, LOG_WARNING, LOG_INFO, LOG_VERBOSE, LOG_DEBUG = (
+    constant(f"AV_LOG_{name}") for name in ("QUIET", "ERROR", "WARNING", "INFO", "VERBOSE", "DEBUG"))
 
 
 def set_log_level(level: int) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 import errno as _errno
 
-from ._lib import ffi, lib
+from ._lib import constant, ffi, lib
 
 __all__ = [
     "CodecError", "FileNotFoundError", "PermissionError", "IsADirectoryError", "InvalidDataError",
@@ -110,8 +110,7 @@ _TAG_CLASSES = {
     lib.cvsr_averror_demuxer_not_found(): DemuxerNotFoundError,
     lib.cvsr_averror_protocol_not_found(): ProtocolNotFoundError,
     lib.cvsr_averror_patchwelcome(): UnsupportedError,
-    # AVERROR_OPTION_NOT_FOUND: FFERRTAG(0xF8,'O','P','T')
-    -(0xF8 | ord("O") << 8 | ord("P") << 16 | ord("T") << 24): OptionError,
+    constant("AVERROR_OPTION_NOT_FOUND"): OptionError,
 }
 
 

@@ -37,7 +37,7 @@ import numpy as np
 
 from ._lib import constant, struct_dtype, struct_version
 
-__all__ = ["CodecInfo", "parse_codec_info", "CODEC_INFO_DTYPE", "MOTION_VECTOR_DTYPE",
+__all__ = ["CodecInfo", "parse_codec_info", "pict_type_char", "CODEC_INFO_DTYPE", "MOTION_VECTOR_DTYPE",
            "BLOCK_INTRA", "BLOCK_INTER", "BLOCK_SKIP", "BLOCK_LOST", "NOPTS"]
 
 CODEC_INFO_DTYPE = struct_dtype("AVCodecInfo")
@@ -53,6 +53,12 @@ NOPTS = constant("AV_NOPTS_VALUE")
 _PICT_TYPE_CHARS = {constant(f"AV_PICTURE_TYPE_{c}"): c for c in ("I", "P", "B", "S")}
 _PICT_TYPE_CHARS.update({constant("AV_PICTURE_TYPE_SI"): "i", constant("AV_PICTURE_TYPE_SP"): "p",
                          constant("AV_PICTURE_TYPE_BI"): "b"})
+
+
+def pict_type_char(pict_type: int) -> str:
+    """FFmpeg's character for an ``enum AVPictureType`` value (av_get_picture_type_char): "I", "P", "B", ...,
+    "?" for none or unknown."""
+    return _PICT_TYPE_CHARS.get(int(pict_type), "?")
 
 
 # z-order (Morton) position of block j in a macroblock: x from the even bits, y from the odd ones
@@ -187,7 +193,7 @@ class CodecInfo:
     @property
     def frame_type(self) -> str:
         """'I', 'P', 'B' (pict_type as a character, '?' if unknown)."""
-        return _PICT_TYPE_CHARS.get(self.pict_type, "?")
+        return pict_type_char(self.pict_type)
 
     def refs(self, lst: int) -> np.ndarray:
         """Decode indices of list ``lst``'s entries, (nb_refs[lst],) int64."""

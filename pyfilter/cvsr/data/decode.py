@@ -13,11 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from cvsr.color import yuv420_to_rgb
+from cvsr.codec.info import pict_type_char
 from cvsr.data.shards import CodedClip
-
-
-# enum AVPictureType
-_PICT_TYPES = {1: "I", 2: "P", 3: "B"}
 
 
 def decode_pixels(path: Path) -> CodedClip:
@@ -33,7 +30,7 @@ def decode_pixels(path: Path) -> CodedClip:
             u = planes[h:h + h // 4].reshape(h // 2, w // 2)
             v = planes[h + h // 4:].reshape(h // 2, w // 2)
             lrs.append(yuv420_to_rgb(y, u, v))
-            types.append(ord(_PICT_TYPES.get(int(frame.pict_type), "?")))
+            types.append(ord(pict_type_char(frame.pict_type)))
     lr = np.stack(lrs)
     t, h, w, _ = lr.shape
     return CodedClip(lr=lr, mv=np.zeros((t, h, w, 2), np.int16), residual_mask=np.zeros((t, h, w), bool),
@@ -50,7 +47,8 @@ def decode_codec_info(path: Path) -> CodedClip:
     from cvsr import codec
 
     lrs, mvs, masks, types, qps = [], [], [], [], []
-    # threads=1: frame threading races with the export of per-frame tables (FACTS.md).
+    # threads=1: one decoder thread per clip is enough at these sizes (threaded decoding exports the same:
+    # tests/codec/test_threading.py)
     with codec.open(path, threads=1) as reader:
         for frame in reader.in_decode_order():
             if frame.codec_info is None:

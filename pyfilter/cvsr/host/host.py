@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from ..codec._lib import LOG_ERROR, LOG_INFO, LOG_VERBOSE, LOG_WARNING, constant
 from ..codec.decode_order import DecodeOrderScheduler
 from ..models import DEFAULT_MODEL
 from .align import PrevFrame, align_to_previous
@@ -31,8 +32,7 @@ from .model import LoadedModel, load_model
 __all__ = ["Host"]
 
 # av_log levels (native/include/cvsr/bridge.h)
-LOG_ERROR, LOG_WARNING, LOG_INFO, LOG_VERBOSE, LOG_DEBUG = 16, 24, 32, 40, 48
-_PICT_TYPE_I = 1  # AV_PICTURE_TYPE_I
+_PICT_TYPE_I = constant("AV_PICTURE_TYPE_I")
 
 _log = logging.getLogger("cvsr.host")
 
