@@ -16,6 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from cvsr.host.options import OPTIONS
+
 
 def _cmd_data_build(args) -> int:
     from cvsr.data.build import build
@@ -29,6 +31,19 @@ def _cmd_degrade(args) -> int:
     from cvsr.data.tools import degrade_file
 
     degrade_file(args.input, args.output, crf=args.crf)
+    return 0
+
+
+def _cmd_upscale(args) -> int:
+    from cvsr.host.upscale import upscale
+
+    codec = ("-c:v", "ffv1") if args.lossless else ("-c:v", "libx264", "-preset", args.preset, "-crf", str(args.crf))
+    options = {o.name: getattr(args, o.name) for o in OPTIONS if o.name != "align"}
+    result = upscale(args.input, args.output, align=not args.no_align, progress=not args.quiet, video_codec=codec,
+                     audio=not args.no_audio, **options)
+    if not args.quiet:
+        print(f"{args.output}: {result.frames} frames {result.width}x{result.height}, "
+              f"{result.frames_aligned} aligned with codec info")
     return 0
 
 
@@ -158,9 +173,23 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--frames", type=int, default=48)
     m.set_defaults(func=_cmd_demo)
 
-    from cvsr.host.cli import add_parser as add_upscale_parser
-
-    add_upscale_parser(sub)
+    u = sub.add_parser("upscale", help="x4 super-resolution of a video (the ffmpeg filter's host, from Python)")
+    u.add_argument("input", type=Path, help="source video (H.264 for codec-info alignment)")
+    u.add_argument("output", type=Path, help="output video; audio streams are copied")
+    for option in OPTIONS:  # the filter's options, same values and defaults (cvsr.host.options)
+        if option.name == "align":
+            u.add_argument("--no-align", action="store_true", help="ignore the codec info (plain recurrent upscaling)")
+        elif option.choices:
+            u.add_argument(f"--{option.name}", choices=option.choices, default=option.default, help=option.help)
+        else:
+            u.add_argument(f"--{option.name}", type=int if isinstance(option.default, int) else str,
+                           default=option.default, help=option.help)
+    u.add_argument("--crf", type=int, default=18, help="x264 quality of the output")
+    u.add_argument("--preset", default="fast", help="x264 preset of the output")
+    u.add_argument("--lossless", action="store_true", help="encode the output with ffv1")
+    u.add_argument("--no-audio", action="store_true", help="drop the audio instead of copying it")
+    u.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    u.set_defaults(func=_cmd_upscale)
     return parser
 
 

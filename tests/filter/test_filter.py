@@ -20,22 +20,46 @@ def cvsr(model, **options) -> str:
     return f"cvsr={opts}"
 
 
-def test_help_documents_every_option(have_filter):
-    out = run([FFMPEG, "-hide_banner", "-h", "filter=cvsr"]).stdout.decode()
-    for option in ("model", "device", "sparse", "precision", "backend", "threads", "align"):
-        assert f"\n   {option} " in out, option
-    for value in ("auto", "cpu", "cuda", "on", "off", "fp32", "fp16"):
-        assert f"\n     {value} " in out, value
+def _help_options(text: str) -> dict[str, dict]:
+    """``ffmpeg -h filter=cvsr`` -> {option: {"default": str or None, "values": [constants]}}."""
+    import re
+
+    options, current = {}, None
+    for line in text.splitlines():
+        m = re.match(r"^   (\w+)\s+<(\w+)>.*?(?:\(default (.*)\))?$", line)
+        if m:
+            current = options[m[1]] = {"type": m[2], "default": m[3], "values": []}
+            continue
+        m = re.match(r"^     (\w+)\s+", line)
+        if m and current is not None:
+            current["values"].append(m[1])
+    return options
 
 
-def test_default_model_matches_python(have_filter):
-    # The AVOption default must be a literal in C: keep it equal to the Python default.
-    from cvsr.models import DEFAULT_MODEL, MODELS
+def test_option_table_matches_python(have_filter):
+    """The filter's AVOptions are cvsr.host.options.OPTIONS: same names, values and defaults (the model
+    default is left to the package, DEFAULT_MODEL); Host and upscale take them with the same defaults."""
+    import inspect
 
-    out = run([FFMPEG, "-hide_banner", "-h", "filter=cvsr"]).stdout.decode()
-    line = next(l for l in out.splitlines() if l.strip().startswith("model "))
-    assert f'(default "{DEFAULT_MODEL}")' in line, line
-    assert DEFAULT_MODEL in MODELS
+    from cvsr.host.host import Host
+    from cvsr.host.options import OPTIONS
+    from cvsr.host.upscale import upscale
+
+    found = _help_options(run([FFMPEG, "-hide_banner", "-h", "filter=cvsr"]).stdout.decode())
+    assert list(found) == [o.name for o in OPTIONS]
+    for option in OPTIONS:
+        c = found[option.name]
+        if option.choices:
+            assert tuple(c["values"]) == option.choices, option.name
+            assert c["default"] == option.default, option.name
+        elif isinstance(option.default, bool):
+            assert c["default"] == str(option.default).lower(), option.name
+        elif option.default is None:
+            assert c["default"] is None, option.name   # no literal default in C
+        else:
+            assert c["default"] == str(option.default), option.name
+        for fn in (Host, upscale):
+            assert inspect.signature(fn).parameters[option.name].default == option.default, (fn, option.name)
 
 
 @pytest.mark.parametrize("kind", ["lowdelay", "randomaccess"])
@@ -46,7 +70,7 @@ def test_one_output_per_input_same_pts_x4(make_clip, tiny_model, tmp_path, kind)
     assert NO_INFO not in r.stderr          # codec info was exported without any user flag
     # frames held back for decode order: none for low delay, the reorder depth (2) with B-frames
     latency = 0 if kind == "lowdelay" else 2
-    assert f"cvsr host: 14 frames (14 aligned)".encode() in r.stderr
+    assert b"cvsr host: 14 frames (14 aligned)" in r.stderr
     assert f"latency at most {latency} frames".encode() in r.stderr
     fin, fout = probe_frames(src), probe_frames(out)
     assert len(fout) == len(fin) == 14

@@ -296,3 +296,19 @@ def test_hr_feedback_sparse_reuses_the_warped_output_where_nothing_was_coded():
     assert not torch.allclose(hr_mixed[m], fill[m])
     # the reused pixels moved towards the current frame: their degradation is closer to it than the copy's
     assert (degrade_tensor(fill) - other).abs().mean() < 0.6 * (degrade_tensor(copied) - other).abs().mean()
+
+
+def test_checkpoints_record_the_registry_name(tmp_path):
+    """A network built or loaded under a name saves under it; an unnamed config saves under the entry it equals."""
+    from cvsr.models import CIAFConfig, MODELS, build_model, load_checkpoint, save_checkpoint
+
+    lite = build_model("ciaf-lite")
+    save_checkpoint(lite, tmp_path / "a.safetensors")
+    again = load_checkpoint(tmp_path / "a.safetensors")
+    assert again.name == "ciaf-lite" and again.config == MODELS["ciaf-lite"][1]
+    unnamed = build_model(CIAFConfig(channels=32, num_blocks=5, hr_feedback=True))
+    assert unnamed.name == "ciaf-lite"
+    odd = build_model(CIAFConfig(channels=8, num_blocks=1))
+    assert odd.name == "ciaf"  # no entry equals it: the first of its type, config stored as is
+    save_checkpoint(odd, tmp_path / "b.safetensors")
+    assert load_checkpoint(tmp_path / "b.safetensors").config.channels == 8

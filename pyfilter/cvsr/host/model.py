@@ -8,10 +8,12 @@ from typing import Callable
 import torch
 from torch import nn
 
+from .options import choices
+
 __all__ = ["LoadedModel", "load_model", "resolve_device"]
 
-_DEVICES = ("auto", "cpu", "cuda")
-_SPARSE = ("auto", "on", "off")
+_DEVICES = choices("device")
+_SPARSE = choices("sparse")
 # precision -> dtype of the torch module; bf16 is the OpenVINO trunk's arithmetic, the module stays fp32
 _PRECISIONS = {"auto": torch.float32, "fp32": torch.float32, "fp16": torch.float16, "bf16": torch.float32}
 

@@ -15,8 +15,8 @@ from torch import nn
 from .baseline import Baseline, BaselineConfig
 from .ciaf import CIAF, CIAFConfig
 
-__all__ = ["MODELS", "DEFAULT_MODEL", "WEIGHTS_DIR", "build_model", "save_checkpoint", "load_checkpoint", "load_model",
-           "weights_path"]
+__all__ = ["MODELS", "DEFAULT_MODEL", "WEIGHTS_DIR", "build_model", "rebuild", "save_checkpoint", "load_checkpoint",
+           "load_model", "weights_path"]
 
 MODELS: dict[str, tuple[type[nn.Module], object]] = {
     # the default: MV-aligned features plus the MV-warped previous output fed back (FRVSR+MV); sized for a CPU,
@@ -33,8 +33,8 @@ MODELS: dict[str, tuple[type[nn.Module], object]] = {
     "baseline-paper": (Baseline, BaselineConfig(channels=128, num_blocks=7)),
 }
 
-# The model used when none is named (Python API, CLI, demo; the ffmpeg filter's `model` option default must
-# match, tests/filter checks it): the sharpest model whose weights ship that runs on a CPU.
+# The model used when none is named (Python API, CLI, demo, and the ffmpeg filter, whose `model` option is
+# unset by default so that the host picks this): the sharpest model whose weights ship that runs on a CPU.
 DEFAULT_MODEL = "ciaf"
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -42,11 +42,30 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 _FORMAT = "cvsr-checkpoint-1"
 
 
-def _class_for_config(config) -> tuple[str, type[nn.Module]]:
-    for name, (cls, default) in MODELS.items():
+def _name_for_config(config) -> str:
+    """The registry name of a config: the entry equal to it, else the first of its type."""
+    for name, (_, default) in MODELS.items():
+        if default == config:
+            return name
+    for name, (_, default) in MODELS.items():
         if type(default) is type(config):
-            return name, cls
+            return name
     raise TypeError(f"no registered model takes a {type(config).__name__}; known: {sorted(MODELS)}")
+
+
+def rebuild(name: str, config: dict | object) -> nn.Module:
+    """A freshly initialised network of the registered kind ``name`` with ``config`` (a config instance or
+    its fields, as checkpoints store them); the network remembers ``name`` (``net.name``)."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
+    cls, default = MODELS[name]
+    if isinstance(config, dict):
+        config = type(default)(**config)
+    elif type(config) is not type(default):
+        raise ValueError(f"model {name!r} takes a {type(default).__name__}, got a {type(config).__name__}")
+    net = cls(config)
+    net.name = name
+    return net
 
 
 def build_model(name_or_config) -> nn.Module:
@@ -54,23 +73,21 @@ def build_model(name_or_config) -> nn.Module:
     if isinstance(name_or_config, str):
         if name_or_config not in MODELS:
             raise ValueError(f"unknown model {name_or_config!r}; choose one of {sorted(MODELS)}")
-        cls, config = MODELS[name_or_config]
-        return cls(config)
-    _, cls = _class_for_config(name_or_config)
-    return cls(name_or_config)
+        return rebuild(name_or_config, MODELS[name_or_config][1])
+    return rebuild(_name_for_config(name_or_config), name_or_config)
 
 
 def save_checkpoint(model: nn.Module, path: str | Path, name: str | None = None,
                     extra: dict[str, str] | None = None) -> None:
     """Write the weights as safetensors; metadata holds the registry name, config JSON and ``extra``.
 
-    name: the registry name to record (default: the first name whose config type matches).
+    name: the registry name to record (default: the name the network was built or loaded under, else the
+    entry whose config equals the network's, else the first of its config type).
     """
     from safetensors.torch import save_file
 
     config = model.config
-    default_name, _ = _class_for_config(config)
-    name = name or default_name
+    name = name or getattr(model, "name", None) or _name_for_config(config)
     if name not in MODELS or type(MODELS[name][1]) is not type(config):
         raise ValueError(f"name {name!r} does not match a registered model for {type(config).__name__}")
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
@@ -96,9 +113,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> nn.
     if name not in MODELS:
         raise ValueError(f"{path} was saved for model {name!r}, which this version does not know; "
                          f"known: {sorted(MODELS)}")
-    cls, default = MODELS[name]
-    config = type(default)(**json.loads(metadata["config"]))
-    model = cls(config)
+    model = rebuild(name, json.loads(metadata["config"]))
     model.load_state_dict(load_file(str(path), device=str(device)))
     return model.to(device).eval()
 

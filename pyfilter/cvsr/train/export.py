@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from cvsr.models import MODELS, save_checkpoint
+from cvsr.models import rebuild, save_checkpoint
 
 
 def model_from_run(checkpoint: Path, device: str = "cpu") -> tuple[torch.nn.Module, dict]:
@@ -15,8 +15,7 @@ def model_from_run(checkpoint: Path, device: str = "cpu") -> tuple[torch.nn.Modu
     if checkpoint.is_dir():
         checkpoint = checkpoint / "checkpoint.pt"
     ckpt = torch.load(checkpoint, map_location=device, weights_only=False)
-    cls, default = MODELS[ckpt["model_name"]]
-    model = cls(type(default)(**ckpt["config"]))
+    model = rebuild(ckpt["model_name"], ckpt["config"])
     model.load_state_dict(ckpt["model"])
     return model.eval(), ckpt
 

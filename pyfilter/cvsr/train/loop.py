@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cvsr.models import MODELS, gumbel_temperature, sparsity_loss, sparsity_weight
+from cvsr.models import MODELS, gumbel_temperature, rebuild, sparsity_loss, sparsity_weight
 from cvsr.train.dataset import Batch, ClipPatches
 
 PAPER_EPOCHS = 60
@@ -70,12 +70,13 @@ def charbonnier(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-3) -> 
 
 
 def model_config(opts: TrainOptions):
+    """The registered config of ``opts.model`` with ``opts.config``'s overrides."""
     if opts.model not in MODELS:
         raise ValueError(f"unknown model {opts.model!r}; choose one of {sorted(MODELS)}")
-    cls, config = MODELS[opts.model]
+    config = MODELS[opts.model][1]
     if opts.config:
         config = dataclasses.replace(config, **json.loads(opts.config))
-    return cls, config
+    return config
 
 
 def uses_motion(model) -> bool:
@@ -126,8 +127,8 @@ def train(opts: TrainOptions) -> Path:
     if opts.threads:
         torch.set_num_threads(opts.threads)
     device = torch.device(opts.device)
-    cls, config = model_config(opts)
-    model = cls(config).to(device)
+    config = model_config(opts)
+    model = rebuild(opts.model, config).to(device)
     if opts.sparse and not hasattr(model, "predict_mask"):
         raise ValueError(f"model {opts.model} has no mask CNN; --sparse needs a CIAF-family model")
     if opts.mask_source not in ("cnn", "residual"):
