@@ -6,6 +6,22 @@ import pytest
 from _clips import ClipFactory, have_ffmpeg
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "cuda: needs a CUDA GPU (skipped without one)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """``@pytest.mark.cuda`` tests skip cleanly where torch sees no GPU (CI has none)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if item.get_closest_marker("cuda") is not None:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _cvsr_cache(tmp_path_factory):
     """Converted models (the OpenVINO backend) go to a session folder, not the user's cache; ffmpeg

@@ -55,7 +55,13 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_eval(args) -> int:
-    from cvsr.eval.run import evaluate
+    from cvsr.eval.run import evaluate, merge_reports
+
+    if args.merge:
+        merge_reports(args.merge, args.out)
+        return 0
+    if not args.models:
+        raise ValueError("cvsr eval needs --models (or --merge to combine earlier reports)")
 
     evaluate(models=args.models.split(","), data=args.data, split=args.split, out=args.out,
              crfs=tuple(args.crfs), device=args.device, weights=args.weights, max_frames=args.max_frames,
@@ -140,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=_cmd_train)
 
     e = sub.add_parser("eval", help="evaluate models on a split")
-    e.add_argument("--models", required=True, help="comma-separated model names; NAME=PATH uses those weights")
+    e.add_argument("--models", help="comma-separated model names; NAME=PATH uses those weights")
     e.add_argument("--data", type=Path, default=Path("build/data"))
     e.add_argument("--split", default="eval")
     e.add_argument("--out", type=Path, default=Path("build/eval"))
@@ -149,6 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--weights", type=Path, default=None, help="folder with NAME.safetensors (default: shipped)")
     e.add_argument("--max-frames", type=int, default=None)
     e.add_argument("--clips", nargs="*", help="only these clips of the split (e.g. to run parts in parallel)")
+    e.add_argument("--merge", type=Path, nargs="+",
+                   help="combine the reports of earlier runs over disjoint clips (their --out folders) into --out")
     e.add_argument("--backend", choices=("torch", "openvino"), default="torch",
                    help="what runs the dense steps (sparse steps run on torch); rows are named MODEL[BACKEND PRECISION]")
     e.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="bf16: OpenVINO on a CPU with bf16")

@@ -71,3 +71,24 @@ def test_temporal_error_measures_flicker_not_a_constant_error():
     assert temporal_error(sr.astype(np.uint8), gt, border=0) == pytest.approx(2 * d * luma_gain, rel=1e-6)
     with pytest.raises(ValueError, match="2 frames"):
         temporal_error(gt[:1], gt[:1])
+
+
+def test_eval_merge_combines_reports(tmp_path):
+    """`cvsr eval --merge A B --out C`: the rows and clips of runs over disjoint clips in one report."""
+    import json
+    import subprocess
+    import sys
+
+    from cvsr.eval.run import Row, write_report
+
+    for part, clip in (("a", "city_000"), ("b", "intel_car_190")):
+        (tmp_path / part).mkdir()
+        rows = [Row(clip, 23, "bicubic", 27.0, 0.8), Row(clip, 23, "ciaf dense", 28.5, 0.83)]
+        write_report(tmp_path / part, rows, {clip: {"kind": "real", "source": clip}})
+    r = subprocess.run([sys.executable, "-m", "cvsr.cli", "eval", "--merge", str(tmp_path / "a"), str(tmp_path / "b"),
+                        "--out", str(tmp_path / "c")], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads((tmp_path / "c" / "eval.json").read_text())
+    assert sorted({row["clip"] for row in doc["rows"]}) == ["city_000", "intel_car_190"]
+    assert len(doc["rows"]) == 4 and set(doc["clips"]) == {"city_000", "intel_car_190"}
+    assert "ciaf dense" in (tmp_path / "c" / "eval.md").read_text()

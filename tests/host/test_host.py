@@ -303,7 +303,7 @@ def test_sparse_auto_is_dense_on_the_cpu_and_reads_the_checkpoint(tmp_path):
     net = build_model(CIAFConfig(channels=8, num_blocks=1, mask_channels=4))
     for trained in (None, False, True):
         path = tmp_path / f"m{trained}.safetensors"
-        extra = None if trained is None else {"trained_with": f'{{"sparse": {str(trained).lower()}}}'}
+        extra = None if trained is None else {"options": f'{{"sparse": {str(trained).lower()}, "steps": 10}}'}
         save_checkpoint(net, path, name="ciaf", extra=extra)
         assert trained_sparse(path) is trained
         assert load_model(str(path), device="cpu").sparse is False

@@ -193,10 +193,7 @@ def test_missing_packaged_weights_is_a_clear_error(monkeypatch, tmp_path):
         load_model("ciaf-lite")
 
 
-cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-
-
-@cuda
+@pytest.mark.cuda
 def test_cuda_step_matches_cpu_and_fp16_runs():
     model = _model(CIAFConfig(channels=16, num_blocks=2, mask_channels=4))
     lr, mv, mask = _inputs(h=24, w=40)

@@ -127,10 +127,7 @@ def test_bad_arguments_raise():
                     torch.zeros(1, 3, 4, 4))
 
 
-cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-
-
-@cuda
+@pytest.mark.cuda
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
 def test_cuda_sparse_conv_matches_reference(dtype):
     pytest.importorskip("cupy")
@@ -148,7 +145,7 @@ def test_cuda_sparse_conv_matches_reference(dtype):
     torch.testing.assert_close(out.float().cpu(), ref, atol=tol, rtol=tol)
 
 
-@cuda
+@pytest.mark.cuda
 def test_cuda_sparse_resblocks_match_reference():
     pytest.importorskip("cupy")
     x, blocks, mask = _rand((1, 32, 45, 80), 25), _blocks(32, 3, 26), _mask((1, 45, 80), 0.25, 27)

@@ -71,10 +71,7 @@ def test_bad_shapes_raise():
         warp(torch.zeros(1, 2, 4, 4), torch.zeros(1, 4, 4, 2), "reflect")
 
 
-cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-
-
-@cuda
+@pytest.mark.cuda
 @pytest.mark.parametrize("padding", ["border", "zeros"])
 def test_cuda_warp_forward_backward_matches_reference(padding):
     pytest.importorskip("cupy")
@@ -97,7 +94,7 @@ def test_cuda_warp_forward_backward_matches_reference(padding):
     torch.testing.assert_close(flc.grad.cpu(), flr.grad, atol=1e-3, rtol=1e-3)
 
 
-@cuda
+@pytest.mark.cuda
 def test_cuda_warp_autocast_fp16():
     pytest.importorskip("cupy")
     feat = _rand((1, 4, 16, 24), 10).cuda()

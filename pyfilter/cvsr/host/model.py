@@ -90,8 +90,8 @@ def _warn(message: str) -> None:
 
 
 def trained_sparse(path) -> bool | None:
-    """Whether a checkpoint was trained with residual masks (its ``trained_with`` / ``options``
-    metadata, written by cvsr.train), None if it does not say."""
+    """Whether a checkpoint was trained with masks (the ``options`` metadata ``cvsr.train`` writes), None if
+    it does not say."""
     import json
 
     from safetensors import safe_open
@@ -99,9 +99,8 @@ def trained_sparse(path) -> bool | None:
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
-        for key in ("trained_with", "options"):
-            if key in meta and "sparse" in json.loads(meta[key]):
-                return bool(json.loads(meta[key])["sparse"])
+        if "options" in meta and "sparse" in json.loads(meta["options"]):
+            return bool(json.loads(meta["options"])["sparse"])
     except (OSError, ValueError):
         pass
     return None
