@@ -139,7 +139,7 @@ static int exception_is_oom(PyObject *type, PyObject *value)
     if (PyErr_GivenExceptionMatches(type, PyExc_RuntimeError) && value &&
         (str = PyObject_Str(value))) {
         const char *s = PyUnicode_AsUTF8(str);
-        oom = s && strstr(s, "out of memory");
+        oom = s && (strstr(s, "out of memory") || strstr(s, "can't allocate memory"));
         Py_DECREF(str);
     }
     PyErr_Clear();

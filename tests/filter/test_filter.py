@@ -373,3 +373,31 @@ def test_backends_give_the_same_frames(make_clip, tiny_model, tmp_path):
     assert {(f["width"], f["height"]) for f in fa + fb} == {(256, 192)}
     assert len(ya) == len(yb) == 12
     assert max(int(np.abs(a.astype(int) - b.astype(int)).max()) for a, b in zip(ya, yb)) <= 1
+
+
+def test_model_error_mid_run_ends_with_one_line_and_an_error(make_clip, tmp_path):
+    """A Python failure inside the host during a run (here: out of memory on a frame far larger than the
+    ones before, under an address-space limit) ends ffmpeg with a non-zero status and one actionable error
+    line at -v error, no traceback; the frames before it were upscaled."""
+    import resource
+
+    small = make_clip("lowdelay", size="64x48", frames=6, ext="h264")
+    huge = tmp_path / "huge.h264"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=2560x1440:rate=25", "-frames:v", "2", "-c:v", "libx264",
+           "-preset", "ultrafast", "-bf", "0", huge)
+    joined = tmp_path / "joined.h264"
+    joined.write_bytes(small.read_bytes() + huge.read_bytes())
+    out = tmp_path / "out.nut"
+
+    def limit():  # 5 GiB of address space: torch and the small frames fit, the 10240x5760 output does not
+        resource.setrlimit(resource.RLIMIT_AS, (5 << 30, 5 << 30))
+
+    r = ffmpeg("-v", "error", "-i", joined, "-vf", "cvsr=model=ciaf-lite:backend=torch:threads=1", "-c:v", "rawvideo",
+               out, check=False, preexec_fn=limit)
+    err = r.stderr.decode()
+    assert r.returncode != 0
+    assert "Traceback" not in err
+    cvsr_lines = [l for l in err.splitlines() if "cvsr" in l]
+    assert cvsr_lines and "out of memory upscaling a 2560x1440 frame x4" in cvsr_lines[0], err
+    assert "Cannot allocate memory" in err  # AVERROR(ENOMEM)
+    assert len(probe_frames(out)) == 6

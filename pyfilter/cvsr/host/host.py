@@ -239,7 +239,15 @@ class Host:
             flow, mask = flow.to(m.device, m.dtype), mask.to(m.device)
         m.prepare(work.height, work.width)  # a new size compiles the backend outside the model's time
         t = time.perf_counter()
-        hr, self._state = m.step(lr, flow, mask, self._state, warn=lambda msg: self._warn_once("backend", msg))
+        try:
+            hr, self._state = m.step(lr, flow, mask, self._state, warn=lambda msg: self._warn_once("backend", msg))
+        except RuntimeError as e:  # torch reports allocation failures (CPU and CUDA) as RuntimeError
+            text = str(e)
+            if "out of memory" not in text and "can't allocate memory" not in text:
+                raise
+            raise MemoryError(f"out of memory upscaling a {work.width}x{work.height} frame x{self.scale} on "
+                              f"{m.device} ({text.strip().splitlines()[-1][:200]}): use a smaller input, a lighter "
+                              "model (model=ciaf-lite) or a machine with more memory") from e
         self.model_seconds += time.perf_counter() - t
         if on_cpu:
             return (work.pts, *rgb_to_yuv420_np(hr.numpy()))
