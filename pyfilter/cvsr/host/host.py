@@ -13,6 +13,7 @@ dense residual mask) and the host warns once.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections import deque
@@ -33,6 +34,7 @@ __all__ = ["Host"]
 
 # av_log levels (native/include/cvsr/bridge.h)
 _PICT_TYPE_I = constant("AV_PICTURE_TYPE_I")
+_OBJECTS_AFTER = 1000  # frames out when the host counts the live Python objects the first time (bench/soak.py)
 
 _log = logging.getLogger("cvsr.host")
 
@@ -103,6 +105,7 @@ class Host:
         self._prev: PrevFrame | None = None
         self._size: tuple[int, int] | None = None
         self._warned: set[str] = set()
+        self._objects_early: int | None = None
         self.frames_aligned = 0
         self.frames_unaligned = 0
         self.frames_out = 0
@@ -161,6 +164,8 @@ class Host:
         if not self._display or self._display[0] not in self._done:
             return None
         self.frames_out += 1
+        if self.frames_out == _OBJECTS_AFTER:  # leak check: compared with the count at close()
+            self._objects_early = len(gc.get_objects())
         self._last_out = time.perf_counter()
         return self._done.pop(self._display.popleft())
 
@@ -172,6 +177,9 @@ class Host:
                       f"{wall:.3f} s from first input to last output, {self.model_seconds:.3f} s in the model "
                       f"(pipeline/model {wall / max(self.model_seconds, 1e-9):.3f}), "
                       f"latency at most {self.max_latency} frames\n")
+        if self._objects_early is not None:
+            self._log(LOG_VERBOSE, f"cvsr host: python objects {self._objects_early} after {_OBJECTS_AFTER} frames, "
+                      f"{len(gc.get_objects())} at the end\n")
 
     @property
     def latency(self) -> int:
