@@ -297,7 +297,7 @@ def test_upscale_bad_input_leaves_no_output(tiny_model, tmp_path):
 
 def test_sparse_auto_is_dense_on_the_cpu_and_reads_the_checkpoint(tmp_path):
     """sparse=auto: dense on the CPU (sparse is not faster there); elsewhere the checkpoint's metadata decides."""
-    from cvsr.host.model import load_model, trained_sparse
+    from cvsr.host.runner import make_runner, trained_sparse
     from cvsr.models import CIAFConfig, build_model, save_checkpoint
 
     net = build_model(CIAFConfig(channels=8, num_blocks=1, mask_channels=4))
@@ -306,6 +306,6 @@ def test_sparse_auto_is_dense_on_the_cpu_and_reads_the_checkpoint(tmp_path):
         extra = None if trained is None else {"options": f'{{"sparse": {str(trained).lower()}, "steps": 10}}'}
         save_checkpoint(net, path, name="ciaf", extra=extra)
         assert trained_sparse(path) is trained
-        assert load_model(str(path), device="cpu").sparse is False
-        assert load_model(str(path), device="cpu", sparse="off").sparse is False
-        assert load_model(str(path), device="cpu", sparse="on").sparse is True
+        assert make_runner(str(path), device="cpu").sparse is False
+        assert make_runner(str(path), device="cpu", sparse="off").sparse is False
+        assert make_runner(str(path), device="cpu", sparse="on").sparse is True

@@ -59,7 +59,7 @@ def test_bf16_trunk_stays_close_to_fp32_over_a_clip():
 
 
 def test_precision_auto_and_bf16_resolution():
-    from cvsr.host.model import load_model as load
+    from cvsr.host.runner import make_runner as load
     from cvsr.runtime.openvino import bf16_supported
 
     expect = "bf16" if bf16_supported() else "fp32"

@@ -99,9 +99,9 @@ def evaluate(models: list[str], data: Path, split: str = "eval", out: Path = Pat
              precision: str = "fp32") -> list[Row]:
     """Evaluate ``models`` (see ``resolve_models``) on ``data``/shards/``split`` (only the clips named
     in ``clips`` if given); writes the report into ``out`` and returns the rows.
-    backend / precision: what runs the dense steps, as the filter's options (``cvsr.host.model``); a
+    backend / precision: what runs the dense steps, as the filter's options (``cvsr.host.runner``); a
     non-default pair names the rows ``MODEL[BACKEND PRECISION]``."""
-    from cvsr.host.model import LoadedModel
+    from cvsr.host.runner import ModelRunner
     from cvsr.models import Baseline
 
     device = torch.device(device)
@@ -110,7 +110,7 @@ def evaluate(models: list[str], data: Path, split: str = "eval", out: Path = Pat
     nets = resolve_models(models, weights, device)
     if (backend, precision) != ("torch", "fp32"):
         nets = {f"{name}[{backend} {precision}]": net for name, net in nets.items()}
-    runners = {name: LoadedModel(name, net, device, torch.float32, True, backend, 0, precision)
+    runners = {name: ModelRunner(name, net, device, torch.float32, True, backend, 0, precision)
                for name, net in nets.items()}
     paths = sorted((Path(data) / "shards" / split).glob("*.npz"))
     if clips:

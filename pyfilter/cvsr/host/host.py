@@ -28,7 +28,7 @@ from ..codec.decode_order import DecodeOrderScheduler
 from ..models import DEFAULT_MODEL
 from .align import PrevFrame, align_to_previous
 from .color import rgb_to_yuv420, rgb_to_yuv420_np, yuv420_to_rgb, yuv420_to_rgb_np
-from .model import LoadedModel, load_model
+from .runner import ModelRunner, make_runner
 
 __all__ = ["Host"]
 
@@ -93,7 +93,7 @@ class Host:
         self._log = log or _python_log
         if model is None:
             model = DEFAULT_MODEL
-        self.model: LoadedModel = load_model(model, device=device, sparse=sparse, precision=precision,
+        self.model: ModelRunner = make_runner(model, device=device, sparse=sparse, precision=precision,
                                              backend=backend, threads=threads)
         self.scale = self.model.scale
         self.align = bool(align)

@@ -1,5 +1,5 @@
-"""Resolving the filter's model options into a ready network (name or checkpoint, device, precision, sparsity,
-inference backend)."""
+"""The filter's model options resolved into a ``ModelRunner``: a trained network (``cvsr.models.load_model``) plus
+how its steps run (device, precision, sparsity, inference backend)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -10,7 +10,7 @@ from torch import nn
 
 from .options import choices
 
-__all__ = ["LoadedModel", "load_model", "resolve_device"]
+__all__ = ["ModelRunner", "make_runner", "resolve_device"]
 
 _DEVICES = choices("device")
 _SPARSE = choices("sparse")
@@ -29,7 +29,7 @@ def resolve_device(device: str) -> torch.device:
 
 
 @dataclass
-class LoadedModel:
+class ModelRunner:
     """A network in eval mode with the options that decide how ``step`` is called."""
 
     spec: str
@@ -106,8 +106,8 @@ def trained_sparse(path) -> bool | None:
     return None
 
 
-def load_model(spec: str, device: str = "auto", sparse: str = "auto", precision: str = "auto",
-               backend: str = "auto", threads: int = 0) -> LoadedModel:
+def make_runner(spec: str, device: str = "auto", sparse: str = "auto", precision: str = "auto",
+               backend: str = "auto", threads: int = 0) -> ModelRunner:
     """A trained network from a registered name (packaged weights) or a checkpoint path.
 
     sparse: "on" runs the residual blocks only where the codec residual is
@@ -161,4 +161,4 @@ def load_model(spec: str, device: str = "auto", sparse: str = "auto", precision:
         use_sparse = dev.type != "cpu" and trained_sparse(path) is not False
     else:
         use_sparse = sparse == "on"
-    return LoadedModel(spec, net, dev, dtype, use_sparse, backend, threads, precision)
+    return ModelRunner(spec, net, dev, dtype, use_sparse, backend, threads, precision)
