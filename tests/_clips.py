@@ -30,8 +30,10 @@ def ffmpeg_path() -> str | None:
 def encode(out: Path, *, size: str = "320x192", frames: int = 20, rate: int = 25, bframes: int = 0,
            refs: int = 1, deblock: bool = False, weightp: bool = False, crf: int = 26,
            pix_fmt: str = "yuv420p", preset: str = "fast", gop: int | None = None,
-           x264_params: str = "", source: str | None = None, extra: tuple[str, ...] = ()) -> Path:
-    """Encode testsrc2 (or ``source``, an ffmpeg input) with libx264 into ``out`` (container from the suffix)."""
+           x264_params: str = "", source: str | None = None, audio: bool = False,
+           extra: tuple[str, ...] = ()) -> Path:
+    """Encode testsrc2 (or ``source``, an ffmpeg input) with libx264 into ``out`` (container from the suffix);
+    ``audio`` adds a sine tone as AAC of the same duration."""
     ffmpeg = ffmpeg_path()
     if ffmpeg is None:
         raise FileNotFoundError("the project's ffmpeg is not built (.venv/bin/ffmpeg): run ./setup.sh")
@@ -43,8 +45,10 @@ def encode(out: Path, *, size: str = "320x192", frames: int = 20, rate: int = 25
     if x264_params:
         params.append(x264_params)
     src = ["-i", source] if source else ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]
+    if audio:
+        src += ["-f", "lavfi", "-i", f"sine=f=440:r=48000:d={frames / rate}"]
     cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *src, "-frames:v", str(frames),
-           "-an", "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", pix_fmt,
+           *(["-c:a", "aac"] if audio else ["-an"]), "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", pix_fmt,
            "-x264-params", ":".join(params)]
     if gop:
         cmd += ["-g", str(gop)]
@@ -64,6 +68,16 @@ RECIPES: dict[str, tuple[str, dict]] = {
     "interlaced": ("interlaced.mp4", dict(frames=6, x264_params="interlaced=1")),
     "slices": ("slices.mp4", dict(bframes=2, refs=2, x264_params="slices=4")),
     "yuv422p": ("yuv422p.mp4", dict(bframes=2, refs=2, frames=8, pix_fmt="yuv422p", size="322x182")),
+}
+
+
+# the two stream structures of the filter tests (tests/filter: make_clip(kind, ...)), x264 defaults otherwise
+FILTER_KINDS: dict[str, dict] = {
+    # low delay: no B-frames, one reference (the decode order is the display order)
+    "lowdelay": dict(bframes=0, refs=1, gop=30, deblock=True, weightp=True, crf=23, preset="medium"),
+    # random access: B-frames (reorder depth 2), 3 references, a second I-frame
+    "randomaccess": dict(bframes=2, refs=3, gop=8, deblock=True, crf=23, preset="medium",
+                         x264_params="b-adapt=0:b-pyramid=none"),
 }
 
 

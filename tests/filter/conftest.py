@@ -6,7 +6,8 @@ plumbing (frames, timestamps, sizes, errors, equality with the Python API), neve
 from __future__ import annotations
 
 import pytest
-from ffhelpers import FFMPEG, ffmpeg, run
+from _clips import FILTER_KINDS
+from ffhelpers import FFMPEG, run
 
 
 @pytest.fixture(scope="session")
@@ -19,31 +20,18 @@ def have_filter():
     return FFMPEG
 
 
-CLIP_KINDS = {
-    # low delay: no B-frames, one reference (the decode order is the display order)
-    "lowdelay": ["-c:v", "libx264", "-bf", "0", "-refs", "1", "-g", "30"],
-    # random access: B-frames (reorder depth 2), 3 references, a second I-frame
-    "randomaccess": ["-c:v", "libx264", "-bf", "2", "-refs", "3", "-g", "8",
-                     "-x264-params", "b-adapt=0:b-pyramid=none:weightp=0"],
-}
-
-
 @pytest.fixture(scope="session")
-def make_clip(tmp_path_factory, have_filter):
-    """make_clip(kind, size="96x64", frames=12, audio=False, ext="mp4") -> Path (cached per arguments)."""
-    folder = tmp_path_factory.mktemp("clips")
-    cache = {}
+def make_clip(clips, have_filter):
+    """make_clip(kind, size="96x64", frames=12, audio=False, ext="mp4", extra=()) -> Path: a ``FILTER_KINDS``
+    stream at 10 frames/s from the session's clip factory (``tests/_clips.py``), cached per arguments."""
+    made = {}
 
     def make(kind="lowdelay", size="96x64", frames=12, audio=False, ext="mp4", extra=()):
         key = (kind, size, frames, audio, ext, tuple(extra))
-        if key not in cache:
-            path = folder / f"{kind}_{size}_{frames}_{int(audio)}_{len(cache)}.{ext}"
-            rate = 10
-            args = ["-f", "lavfi", "-i", f"testsrc2=s={size}:r={rate}:d={frames / rate}"]
-            if audio:
-                args += ["-f", "lavfi", "-i", f"sine=f=440:r=48000:d={frames / rate}", "-c:a", "aac"]
-            ffmpeg(*args, *CLIP_KINDS[kind], "-pix_fmt", "yuv420p", *extra, path)
-            cache[key] = path
-        return cache[key]
+        if key not in made:
+            name = f"filter_{kind}_{size}_{frames}_{int(audio)}_{len(made)}.{ext}"
+            made[key] = clips.make(name, size=size, frames=frames, rate=10, audio=audio, extra=tuple(extra),
+                                   **FILTER_KINDS[kind])
+        return made[key]
 
     return make
