@@ -30,9 +30,9 @@ set(FFMPEG_CONFIGURE_FLAGS
   --enable-decoder=h264,hevc,rawvideo,ffv1,wrapped_avframe,aac,mpeg1video,mpeg2video,mpeg4,png,pcm_s16le
   --enable-encoder=libx264,rawvideo,ffv1,wrapped_avframe,aac,png,pcm_s16le
   --enable-parser=h264,hevc,aac,mpegvideo,mpeg4video,png
-  --enable-demuxer=mov,matroska,mpegts,flv,h264,hevc,nut,rawvideo,image2,aac,mpegps,mpegvideo,avi,m4v,wav
-  --enable-muxer=mp4,mov,matroska,mpegts,flv,h264,hevc,nut,rawvideo,image2,null,adts,wav,framemd5,md5
-  --enable-protocol=file,pipe,tcp,udp
+  --enable-demuxer=mov,matroska,mpegts,flv,h264,hevc,nut,rawvideo,image2,aac,mpegps,mpegvideo,avi,m4v,wav,concat
+  --enable-muxer=mp4,mov,matroska,mpegts,flv,h264,hevc,nut,rawvideo,image2,null,adts,wav,framemd5,md5,segment
+  --enable-protocol=file,pipe,tcp,udp,rtmp
   --enable-bsf=h264_mp4toannexb,hevc_mp4toannexb,aac_adtstoasc
   --enable-indev=lavfi
   --enable-filter=testsrc2,sine,anullsrc,scale,format,null,anull,codecview,split,asplit,aresample,aformat,setpts,asetpts,trim,atrim,crop,pad,hstack,vstack,fps,showinfo,copy,cvsr

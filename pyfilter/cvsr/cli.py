@@ -39,8 +39,14 @@ def _cmd_upscale(args) -> int:
 
     codec = ("-c:v", "ffv1") if args.lossless else ("-c:v", "libx264", "-preset", args.preset, "-crf", str(args.crf))
     options = {o.name: getattr(args, o.name) for o in OPTIONS if o.name != "align"}
-    result = upscale(args.input, args.output, align=not args.no_align, progress=not args.quiet, video_codec=codec,
-                     audio=not args.no_audio, **options)
+    if args.workers > 1 or args.cluster:
+        from cvsr.host.parallel import upscale_parallel
+
+        result = upscale_parallel(args.input, args.output, workers=args.workers, cluster=args.cluster,
+                                  align=not args.no_align, video_codec=codec, audio=not args.no_audio, **options)
+    else:
+        result = upscale(args.input, args.output, align=not args.no_align, progress=not args.quiet,
+                         video_codec=codec, audio=not args.no_audio, **options)
     if not args.quiet:
         print(f"{args.output}: {result.frames} frames {result.width}x{result.height}, "
               f"{result.frames_aligned} aligned with codec info")
@@ -196,6 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--preset", default="fast", help="x264 preset of the output")
     u.add_argument("--lossless", action="store_true", help="encode the output with ffv1")
     u.add_argument("--no-audio", action="store_true", help="drop the audio instead of copying it")
+    u.add_argument("--workers", type=int, default=1,
+                   help="split the input at closed GOPs and upscale the pieces on this many Dask workers "
+                        "(a local cluster on 127.0.0.1 unless --cluster); the output equals the sequential one")
+    u.add_argument("--cluster", default=None, help="address of a running Dask scheduler (tcp://HOST:8786); the "
+                   "workers must see the input and output folders")
     u.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     u.set_defaults(func=_cmd_upscale)
     return parser

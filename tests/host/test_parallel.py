@@ -1,0 +1,73 @@
+"""GOP-parallel upscaling (cvsr.host.parallel): the same frames as the sequential run, audio once, clean failure."""
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+pytest.importorskip("distributed")
+
+from cvsr.ffmpeg import find_ffmpeg  # noqa: E402
+from cvsr.host.parallel import closed_gop_starts, upscale_parallel  # noqa: E402
+
+
+def _framemd5(path) -> list[str]:
+    r = subprocess.run([find_ffmpeg(), "-v", "error", "-i", str(path), "-map", "0:v", "-f", "framemd5", "-"],
+                       capture_output=True, text=True, timeout=120, check=True)
+    return [line for line in r.stdout.splitlines() if not line.startswith("#")]
+
+
+def _streams(path) -> list[str]:
+    r = subprocess.run([find_ffmpeg("ffprobe"), "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0",
+                        str(path)], capture_output=True, text=True, timeout=60, check=True)
+    return r.stdout.split()
+
+
+@pytest.fixture(scope="module")
+def gop_clip(clips):
+    """60 frames, an IDR every 12, B-frames, an AAC track."""
+    return clips.make("gops.mp4", size="64x48", frames=60, rate=25, bframes=2, refs=2, gop=12, audio=True)
+
+
+def test_closed_gops_are_found_from_packets(gop_clip):
+    starts, n = closed_gop_starts(gop_clip)
+    assert n == 60 and starts == [0, 12, 24, 36, 48]
+
+
+def _sequential_and_parallel(src, tmp_path, **kwargs):
+    import cvsr
+
+    seq, par = tmp_path / "seq.mkv", tmp_path / "par.mkv"
+    cvsr.upscale(src, seq, model="ciaf-lite", device="cpu", threads=1, progress=False, video_codec=("-c:v", "ffv1"))
+    result = cvsr.upscale(src, par, workers=2, model="ciaf-lite", device="cpu", threads=1,
+                          video_codec=("-c:v", "ffv1"), **kwargs)
+    return result, _framemd5(seq), _framemd5(par), par
+
+
+def test_parallel_equals_sequential(gop_clip, tmp_path):
+    result, a, b, par = _sequential_and_parallel(gop_clip, tmp_path, min_frames=12)
+    assert result.chunks >= 2 and result.frames == 60 and result.frames_aligned == 60
+    assert len(a) == 60 and a == b          # pts, sizes and pixels, frame for frame
+    assert _streams(par) == ["video", "audio"]
+
+
+def test_open_gops_are_not_split_points(clips, tmp_path):
+    """x264 open GOPs: I-frames with leading B-frames that reference the previous GOP are keyframes but no
+    split points (a piece starting there would lose those B-frames); the output still equals the sequential."""
+    src = clips.make("open_gop.mp4", size="64x48", frames=60, bframes=2, refs=2, gop=12,
+                     x264_params="open-gop=1:b-pyramid=none")
+    r = subprocess.run([find_ffmpeg("ffprobe"), "-v", "error", "-select_streams", "v:0", "-show_entries",
+                        "packet=flags", "-of", "csv=p=0", str(src)], capture_output=True, text=True, check=True)
+    keyframes = [i for i, flags in enumerate(r.stdout.split()) if "K" in flags]
+    starts, _ = closed_gop_starts(src)
+    assert set(starts) < set(keyframes)     # some keyframes (the open I-frames) are left out
+    result, a, b, _ = _sequential_and_parallel(src, tmp_path, min_frames=1)
+    assert result.chunks == len(starts) and len(a) == 60 and a == b
+
+
+def test_failed_tasks_leave_no_output(gop_clip, tmp_path):
+    dst = tmp_path / "out.mkv"
+    with pytest.raises(ValueError, match="unknown model"):
+        upscale_parallel(gop_clip, dst, workers=2, model="nosuchmodel", retries=1, min_frames=12,
+                         video_codec=("-c:v", "ffv1"))
+    assert not dst.exists() and list(tmp_path.iterdir()) == []
