@@ -71,3 +71,43 @@ def test_failed_tasks_leave_no_output(gop_clip, tmp_path):
         upscale_parallel(gop_clip, dst, workers=2, model="nosuchmodel", retries=1, min_frames=12,
                          video_codec=("-c:v", "ffv1"))
     assert not dst.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_a_dead_worker_is_retried(gop_clip, tmp_path):
+    """A worker killed while it upscales a piece: the scheduler gives the piece to another worker (the nanny
+    restarts the dead one) and the output is still the sequential run's, frame for frame."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from distributed import Client, LocalCluster
+
+    seq = tmp_path / "seq.mkv"
+    import cvsr
+
+    cvsr.upscale(gop_clip, seq, model="ciaf-lite", device="cpu", threads=1, progress=False,
+                 video_codec=("-c:v", "ffv1"))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+                      scheduler_kwargs={"dashboard": False}, silence_logs=50) as cluster, Client(cluster) as client:
+        killed = []
+
+        def kill_one_busy_worker():
+            deadline = time.time() + 60
+            while time.time() < deadline and not killed:
+                busy = [w for w, tasks in client.processing().items() if tasks]
+                if busy:
+                    pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
+                    time.sleep(0.5)  # inside the task: the model is loading or running
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                time.sleep(0.05)
+
+        killer = threading.Thread(target=kill_one_busy_worker)
+        killer.start()
+        par = tmp_path / "par.mkv"
+        result = cvsr.upscale(gop_clip, par, workers=2, cluster=cluster.scheduler_address, model="ciaf-lite",
+                              device="cpu", threads=1, video_codec=("-c:v", "ffv1"), min_frames=12)
+        killer.join()
+    assert killed, "no worker was busy to be killed"
+    assert result.frames == 60 and _framemd5(par) == _framemd5(seq)
