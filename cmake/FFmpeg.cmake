@@ -25,6 +25,8 @@ set(FFMPEG_CONFIGURE_FLAGS
   --prefix=${FFMPEG_INSTALL_DIR}
   --disable-everything --disable-autodetect --disable-doc --disable-ffplay
   --enable-gpl --enable-libx264 --enable-zlib --enable-pic
+  # SRT ingest (srt://, Debian libsrt-openssl-dev) for live streams
+  --enable-libsrt
   --enable-static --disable-shared
   --enable-ffmpeg --enable-ffprobe --enable-swscale --enable-swresample
   --enable-decoder=h264,hevc,rawvideo,ffv1,wrapped_avframe,aac,mpeg1video,mpeg2video,mpeg4,png,pcm_s16le
@@ -32,7 +34,7 @@ set(FFMPEG_CONFIGURE_FLAGS
   --enable-parser=h264,hevc,aac,mpegvideo,mpeg4video,png
   --enable-demuxer=mov,matroska,mpegts,flv,h264,hevc,nut,rawvideo,image2,aac,mpegps,mpegvideo,avi,m4v,wav,concat
   --enable-muxer=mp4,mov,matroska,mpegts,flv,h264,hevc,nut,rawvideo,image2,null,adts,wav,framemd5,md5,segment
-  --enable-protocol=file,pipe,tcp,udp,rtmp
+  --enable-protocol=file,pipe,tcp,udp,rtmp,libsrt
   --enable-bsf=h264_mp4toannexb,hevc_mp4toannexb,aac_adtstoasc
   --enable-indev=lavfi
   --enable-filter=testsrc2,sine,anullsrc,scale,format,null,anull,codecview,split,asplit,aresample,aformat,setpts,asetpts,trim,atrim,crop,pad,hstack,vstack,fps,showinfo,copy,cvsr
