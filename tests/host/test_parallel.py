@@ -23,6 +23,12 @@ def _streams(path) -> list[str]:
     return r.stdout.split()
 
 
+def _audio_md5(path) -> str:
+    r = subprocess.run([find_ffmpeg(), "-v", "error", "-i", str(path), "-map", "0:a", "-c", "copy", "-f", "md5", "-"],
+                       capture_output=True, text=True, timeout=60, check=True)
+    return r.stdout.strip()
+
+
 @pytest.fixture(scope="module")
 def gop_clip(clips):
     """60 frames, an IDR every 12, B-frames, an AAC track."""
@@ -49,6 +55,7 @@ def test_parallel_equals_sequential(gop_clip, tmp_path):
     assert result.chunks >= 2 and result.frames == 60 and result.frames_aligned == 60
     assert len(a) == 60 and a == b          # pts, sizes and pixels, frame for frame
     assert _streams(par) == ["video", "audio"]
+    assert _audio_md5(par) == _audio_md5(gop_clip)   # the source's audio packets, copied once, intact
 
 
 def test_open_gops_are_not_split_points(clips, tmp_path):
