@@ -86,3 +86,15 @@ def test_time_budget_stops_with_a_resumable_checkpoint(tmp_path):
     opts.max_minutes, opts.resume = None, True
     train(opts)
     assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)["step"] == 6
+
+
+def test_resume_drops_log_records_after_the_checkpoint(tmp_path):
+    """A run stopped between two checkpoints logged steps that the resumed run repeats: they are dropped."""
+    import json
+
+    from cvsr.train.loop import _truncate_log
+
+    log = tmp_path / "train.jsonl"
+    log.write_text("".join(json.dumps({"step": s, "loss": 0.1}) + "\n" for s in (20, 40, 60, 80)))
+    _truncate_log(log, 40)
+    assert [json.loads(line)["step"] for line in log.read_text().splitlines()] == [20, 40]

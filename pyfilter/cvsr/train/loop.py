@@ -86,6 +86,16 @@ def uses_motion(model) -> bool:
     return not isinstance(model, Baseline)
 
 
+def _truncate_log(path: Path, step: int) -> None:
+    """Drop the log records after ``step`` (a run stopped between two checkpoints logged steps that a resume
+    runs again)."""
+    if path.exists():
+        lines = path.read_text().splitlines(keepends=True)
+        kept = [line for line in lines if json.loads(line)["step"] <= step]
+        if len(kept) != len(lines):
+            path.write_text("".join(kept))
+
+
 def _rng_state() -> dict:
     return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
@@ -149,6 +159,7 @@ def train(opts: TrainOptions) -> Path:
         optim.load_state_dict(ckpt["optimizer"])
         sched.load_state_dict(ckpt["scheduler"])
         step = ckpt["step"]
+        _truncate_log(out / "train.jsonl", step)
         _set_rng_state(ckpt["rng"])
         data.load_state(ckpt["data_rng"])
         gen.set_state(ckpt["gumbel_rng"])
