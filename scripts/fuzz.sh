@@ -5,7 +5,9 @@
 #
 # Usage: scripts/fuzz.sh SECONDS     build (incrementally), then fuzz for SECONDS
 #        scripts/fuzz.sh 0           build only (setup.sh does this)
-#        scripts/fuzz.sh merge       shrink build/fuzz/corpus to a minimal set with the same coverage
+#        scripts/fuzz.sh merge       shrink build/fuzz/corpus to a minimal set with the same coverage and
+#                                    save it as tests/fuzz/corpus-h264.tar.xz (commit it: the next session
+#                                    starts from it)
 #        scripts/fuzz.sh coverage    line coverage of the export (h264_codec_info.c) reached by the corpus,
 #                                    with a source-based coverage build in build/fuzz/cov (llvm-cov)
 #
@@ -41,6 +43,7 @@ fuzz=$root/build/fuzz
 obj=$(readlink -m "${FUZZ_BUILD:-$fuzz/obj}")
 bin=$obj/tools/target_dec_h264_fuzzer
 corpus=$(readlink -m "${FUZZ_CORPUS:-$fuzz/corpus}")
+saved=$root/tests/fuzz/corpus-h264.tar.xz
 crashes=$(readlink -m "${FUZZ_CRASHES:-$fuzz/crashes}")
 nice_n=${FUZZ_NICE:-10}
 jobs=${FUZZ_JOBS:-2}
@@ -165,6 +168,9 @@ if [ "$mode" = merge ]; then
     echo "fuzz.sh: corpus merged: $(ls "$corpus" | wc -l) -> $(ls "$corpus.merged" | wc -l) files"
     rm -rf "$corpus"
     mv "$corpus.merged" "$corpus"
+    # the state a next session continues from (committed; small: the inputs compress well)
+    tar -C "$corpus" -cf - . | xz -6 > "$saved.tmp" && mv "$saved.tmp" "$saved"
+    echo "fuzz.sh: saved the corpus as $saved ($(du -h "$saved" | cut -f1))"
     exit 0
 fi
 
@@ -172,6 +178,8 @@ seconds=$mode
 logs=$fuzz/logs
 mkdir -p "$corpus" "$crashes" "$logs"
 cp -n "$root"/tests/fuzz/corpus/h264/* "$corpus"/
+# what earlier sessions found (scripts/fuzz.sh merge saves it)
+[ -f "$saved" ] && tar -C "$corpus" --skip-old-files -xJf "$saved"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 log=$logs/$stamp.log
 before=$(ls "$crashes" | wc -l)

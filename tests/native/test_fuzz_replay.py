@@ -55,3 +55,23 @@ def test_fuzzer_replays_seeds_and_regressions():
         assert marker not in proc.stderr, report
     for f in files:
         assert f"Executed {f} in" in proc.stderr, report
+
+
+def test_fuzzer_replays_the_saved_corpus(tmp_path):
+    """What earlier fuzzing sessions found (tests/fuzz/corpus-h264.tar.xz, saved by scripts/fuzz.sh merge): every
+    8th input (by name, ~550; all of them take ~90 s here, and every scripts/fuzz.sh run loads all of them),
+    once each."""
+    saved = REPO / "tests" / "fuzz" / "corpus-h264.tar.xz"
+    if not FUZZER.exists():
+        pytest.skip("fuzzer not built (scripts/fuzz.sh 0; needs clang and libclang-rt-14-dev)")
+    subprocess.run(["tar", "-C", str(tmp_path), "-xJf", str(saved)], check=True, timeout=120)
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:allocator_may_return_null=1",
+               UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
+    files = sorted(tmp_path.iterdir())
+    assert len(files) > 1000
+    proc = subprocess.run([str(FUZZER), "-runs=1", "-timeout=60", "-rss_limit_mb=2560", *map(str, files[::8])],
+                          capture_output=True, text=True, timeout=900, env=env)
+    report = proc.stderr[-6000:]
+    assert proc.returncode == 0, report
+    for marker in REPORTS:
+        assert marker not in proc.stderr, report
