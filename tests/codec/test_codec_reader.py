@@ -278,3 +278,65 @@ def test_native_pix_fmt_keeps_chroma_resolution(clips):
         cvsr.open(path, pix_fmt="nv12")
     with pytest.raises(ValueError, match="conflicts"):
         cvsr.open(path, rgb=True, pix_fmt="native")
+
+
+def test_parser_survives_mutated_side_data(clips):
+    """A fuzz of the Python side-data parser and of what the host reads from it: real exported buffers (B-frames,
+    slices, intra and inter) with random bytes overwritten (header fields, offsets, array contents), truncated
+    or extended. Every outcome is a parsed view that the host can use (alignment, residual mask) or a
+    ValueError; never another exception, a crash or a read outside the buffer."""
+    from cvsr.host.align import PrevFrame, align_to_previous
+
+    seeds = []
+    for recipe in ("random_access", "slices", "low_delay"):
+        with cvsr.open(clips.get(recipe)) as r:
+            seeds += [(bytes(f.codec_info.buffer()), f.width, f.height) for f in list(r)[:4]]
+    header = codec.CODEC_INFO_DTYPE.itemsize
+    rng = np.random.default_rng(20261201)
+    outcomes = {"parsed": 0, "rejected": 0}
+    for i in range(1500):
+        raw, w, h = seeds[i % len(seeds)]
+        b = bytearray(raw)
+        for _ in range(int(rng.integers(1, 9))):
+            pos = int(rng.integers(0, header)) if rng.random() < 0.7 else int(rng.integers(0, len(b)))
+            b[pos] = int(rng.integers(0, 256))
+        if rng.random() < 0.1:
+            b = b[: int(rng.integers(0, len(b)))]
+        elif rng.random() < 0.1:
+            b += bytes(int(rng.integers(1, 256)))
+        try:
+            info = codec.parse_codec_info(bytes(b), w, h)
+            a = align_to_previous(info, PrevFrame(int(info.decode_index) - 1, int(info.poc) - 1), w, h)
+            assert a.flow.shape == (h, w, 2) and a.residual_mask.shape == (h, w)
+            for lst in (0, 1):
+                info.mv(lst), info.ref_idx(lst)
+            info.residual(0), info.block_type, info.frame_type
+            outcomes["parsed"] += 1
+        except ValueError:
+            outcomes["rejected"] += 1
+    assert outcomes["parsed"] > 100 and outcomes["rejected"] > 100, outcomes
+
+
+def test_host_keeps_going_on_mutated_side_data(clips, tiny_model):
+    """The filter's host fed mutated side data with real frames: one output per input, a warning, no exception."""
+    from cvsr.host import Host
+
+    with cvsr.open(clips.get("random_access")) as r:
+        frames = [(f.copy(), bytes(f.codec_info.buffer())) for f in list(r)[:6]]
+    rng = np.random.default_rng(7)
+    logged = []
+    host = Host(model=tiny_model, device="cpu", backend="torch", log=lambda level, msg: logged.append(msg))
+    out = 0
+    for i in range(120):
+        f, raw = frames[i % len(frames)]
+        b = bytearray(raw)
+        for _ in range(int(rng.integers(1, 6))):
+            b[int(rng.integers(0, min(len(b), 512)))] = int(rng.integers(0, 256))
+        host.send((f.y, f.u, f.v), None, f.width, f.height, i, bytes(b))
+        while host.receive() is not None:
+            out += 1
+    host.flush()
+    while host.receive() is not None:
+        out += 1
+    assert out == 120
+    assert any("unusable codec info" in m for m in logged)

@@ -236,7 +236,12 @@ class CodecInfo:
         reference index block (a view of the per-macroblock storage); None if the list is absent."""
         k = self.mb_size // self.ref_block_size
         a = self._array(self.ref_idx_offset[lst], np.int8, (self.mbs_h, self.mbs_w, k, k))
-        return None if a is None else a.transpose(0, 2, 1, 3).reshape(self.mbs_h * k, self.mbs_w * k)
+        if a is None:
+            return None
+        if a.size and (a.min() < -1 or a.max() >= int(self.nb_refs[lst])):
+            raise ValueError(f"codec info: ref_idx of list {lst} outside [-1, {int(self.nb_refs[lst])}) "
+                             f"(values {int(a.min())}..{int(a.max())})")
+        return a.transpose(0, 2, 1, 3).reshape(self.mbs_h * k, self.mbs_w * k)
 
     def ref_idx(self, lst: int) -> np.ndarray:
         """(blocks_h, blocks_w) int8 index into list ``lst``, -1 where the list is unused."""

@@ -234,8 +234,13 @@ class Host:
             lr = torch.from_numpy(yuv420_to_rgb_np(work.y.numpy(), work.u.numpy(), work.v.numpy()))
         else:
             lr = yuv420_to_rgb(work.y.to(m.device), work.u.to(m.device), work.v.to(m.device), m.dtype)
+        a = None
         if work.info is not None:
-            a = align_to_previous(work.info, self._prev, work.width, work.height)
+            try:
+                a = align_to_previous(work.info, self._prev, work.width, work.height)
+            except ValueError as e:  # side data that parses but does not hold together (ref_idx out of range, ...)
+                self._warn_once("badinfo", f"unusable codec info ({e}): upscaling without motion alignment\n")
+        if a is not None:
             flow, mask = torch.from_numpy(a.flow)[None], torch.from_numpy(a.residual_mask)[None, None]
             self._prev = PrevFrame(int(work.info.decode_index), int(work.info.poc))
             self.frames_aligned += 1
