@@ -1,7 +1,9 @@
-"""Shared helpers for the benches: synthetic codec-like residual masks, MV fields, timing."""
+"""Shared helpers for the benches: synthetic codec-like residual masks, MV fields, timing, a process's memory."""
 from __future__ import annotations
 
 import statistics
+import subprocess
+import threading
 import time
 
 import torch
@@ -69,3 +71,40 @@ def timed_interleaved(fns: dict, reps: int, device: str, warmup: int = 1,
 
 def med(xs: list[float]) -> float:
     return statistics.median(xs)
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process (KiB), 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def run_sampling_rss(cmd: list, period: float = 0.1, timeout: float | None = None):
+    """Run ``cmd`` (stderr captured), sampling its RSS every ``period`` s.
+    Returns (wall seconds, [(seconds since start, RSS KiB)] while it ran, stderr bytes, return code)."""
+    samples: list[tuple[float, int]] = []
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([str(c) for c in cmd], stderr=subprocess.PIPE)
+
+    def sample():
+        while proc.poll() is None:
+            samples.append((time.perf_counter() - t0, rss_kib(proc.pid)))
+            time.sleep(period)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        err = proc.communicate(timeout=timeout)[1]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise
+    elapsed = time.perf_counter() - t0
+    sampler.join()
+    return elapsed, [s for s in samples if s[1] > 0], err, proc.returncode

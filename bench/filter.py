@@ -22,15 +22,18 @@ depend on the weights).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-from cvsr.ffmpeg import find_ffmpeg
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import run_sampling_rss  # noqa: E402
+
+from cvsr.ffmpeg import find_ffmpeg  # noqa: E402
 
 FFMPEG = find_ffmpeg()
 
@@ -58,17 +61,6 @@ def model_spec(name: str, folder: Path) -> tuple[str, str]:
     return str(path), "untrained (timing only)"
 
 
-def rss_kib(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 STATS = re.compile(rb"cvsr host: (\d+) frames .*?, ([\d.]+) s from first input to last output, "
                    rb"([\d.]+) s in the model")
 
@@ -82,25 +74,12 @@ def run_ffmpeg(clip: Path, model: str, threads: int, frames: int | None, backend
     if frames:
         cmd += ["-frames:v", str(frames)]
     cmd += ["-f", "null", "-"]
-    samples: list[tuple[float, int]] = []
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE)
-
-    def sample():
-        while proc.poll() is None:
-            samples.append((time.perf_counter() - t0, rss_kib(proc.pid)))
-            time.sleep(0.1)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    err = proc.communicate()[1]
-    elapsed = time.perf_counter() - t0
-    sampler.join()
+    elapsed, samples, err, returncode = run_sampling_rss(cmd)
     stats = STATS.search(err)
-    if proc.returncode != 0 or not stats:
+    if returncode != 0 or not stats:
         raise RuntimeError(f"ffmpeg failed: {err.decode(errors='replace')[-2000:]}")
     host = (int(stats[1]), float(stats[2]), float(stats[3]))
-    return elapsed, [s for s in samples if s[1] > 0], host
+    return elapsed, samples, host
 
 
 def bare_model_loop(clip: Path, model: str, threads: int, backend: str = "auto",

@@ -12,30 +12,21 @@ object count more than 1%.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
-from cvsr.ffmpeg import find_ffmpeg
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import run_sampling_rss  # noqa: E402
+
+from cvsr.ffmpeg import find_ffmpeg  # noqa: E402
 
 FFMPEG = find_ffmpeg()
 OBJECTS = re.compile(rb"python objects (\d+) after (\d+) frames, (\d+) at the end")
 FRAMES = re.compile(rb"cvsr host: (\d+) frames")
-
-
-def rss_kib(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def main() -> int:
@@ -53,28 +44,10 @@ def main() -> int:
                         "-bf", "2", "-g", "250", str(clip)], check=True, timeout=1800)
         cmd = [FFMPEG, "-v", "verbose", "-nostdin", "-i", str(clip),
                "-vf", f"cvsr=model={args.model}:threads={args.threads}", "-f", "null", "-"]
-        samples: list[tuple[float, int]] = []
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stderr=subprocess.PIPE)
-
-        def sample():
-            while proc.poll() is None:
-                samples.append((time.perf_counter() - t0, rss_kib(proc.pid)))
-                time.sleep(0.2)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        try:
-            err = proc.communicate(timeout=4 * 3600)[1]
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-        elapsed = time.perf_counter() - t0
-        sampler.join()
-    if proc.returncode != 0:
+        elapsed, samples, err, returncode = run_sampling_rss(cmd, period=0.2, timeout=4 * 3600)
+    if returncode != 0:
         sys.stderr.write(err.decode(errors="replace")[-3000:])
         return 1
-    samples = [s for s in samples if s[1] > 0]
     frames = int(FRAMES.findall(err)[-1])
     objects = OBJECTS.search(err)
 
