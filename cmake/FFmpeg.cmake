@@ -39,7 +39,7 @@ set(FFMPEG_CONFIGURE_FLAGS
   --enable-indev=lavfi
   --enable-filter=testsrc2,sine,anullsrc,scale,format,null,anull,codecview,split,asplit,aresample,aformat,setpts,asetpts,trim,atrim,crop,pad,hstack,vstack,fps,showinfo,copy,cvsr
   # vf_cvsr and the bridge that embeds the Python host (native/bridge)
-  --enable-libcvsr
+  --enable-libcvsr-bridge
   --extra-cflags=-I${CVSR_BRIDGE_INCLUDE_DIR}
   --extra-ldflags=-L${CVSR_BRIDGE_LIBRARY_DIR}
   "--extra-libs=${CVSR_BRIDGE_LIBS}"
