@@ -28,7 +28,7 @@ def _cmd_data_build(args) -> int:
 
 
 def _cmd_degrade(args) -> int:
-    from cvsr.data.tools import degrade_file
+    from cvsr.data.degradation import degrade_file
 
     degrade_file(args.input, args.output, crf=args.crf)
     return 0
