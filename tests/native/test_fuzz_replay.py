@@ -44,7 +44,7 @@ def test_seed_corpus_is_small():
 
 def test_fuzzer_replays_seeds_and_regressions():
     if not FUZZER.exists():
-        pytest.skip("fuzzer not built (scripts/fuzz.sh 0; needs clang and libclang-rt-14-dev)")
+        pytest.fail("the fuzzer is not built: run ./setup.sh (or scripts/fuzz.sh 0; needs clang and libclang-rt-14-dev)")
     files = _inputs()
     proc = _replay(files)
     if "LeakSanitizer has encountered a fatal error" in proc.stderr:  # LSan cannot run under ptrace
@@ -63,7 +63,7 @@ def test_fuzzer_replays_the_saved_corpus(tmp_path):
     once each."""
     saved = REPO / "tests" / "fuzz" / "corpus-h264.tar.xz"
     if not FUZZER.exists():
-        pytest.skip("fuzzer not built (scripts/fuzz.sh 0; needs clang and libclang-rt-14-dev)")
+        pytest.fail("the fuzzer is not built: run ./setup.sh (or scripts/fuzz.sh 0; needs clang and libclang-rt-14-dev)")
     subprocess.run(["tar", "-C", str(tmp_path), "-xJf", str(saved)], check=True, timeout=120)
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:allocator_may_return_null=1",
                UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")

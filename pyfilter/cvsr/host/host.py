@@ -250,10 +250,11 @@ class Host:
             self.frames_unaligned += 1
         if flow is not None:
             flow, mask = flow.to(m.device, m.dtype), mask.to(m.device)
-        m.prepare(work.height, work.width)  # a new size compiles the backend outside the model's time
+        warn = lambda msg: self._warn_once("backend", msg)  # noqa: E731
+        m.prepare(work.height, work.width, warn)  # a new size compiles the backend outside the model's time
         t = time.perf_counter()
         try:
-            hr, self._state = m.step(lr, flow, mask, self._state, warn=lambda msg: self._warn_once("backend", msg))
+            hr, self._state = m.step(lr, flow, mask, self._state, warn)
         except RuntimeError as e:  # torch reports allocation failures (CPU and CUDA) as RuntimeError
             text = str(e)
             if "out of memory" not in text and "can't allocate memory" not in text:

@@ -53,28 +53,31 @@ class ModelRunner:
     def scale(self) -> int:
         return int(self.net.config.scale)
 
-    def prepare(self, h: int, w: int) -> None:
-        """Compile the backend for (h, w) frames now (the host does it before timing a new size)."""
+    def prepare(self, h: int, w: int, warn: Callable[[str], None] | None = None) -> None:
+        """Compile the backend for (h, w) frames now (the host does it before timing a new size). If the
+        backend cannot convert the model, ``warn`` gets one line and this model runs on torch from then on."""
         if self.runtime is not None:
             try:
                 self.runtime.prepare(h, w)
-            except RuntimeError:
-                pass  # step() falls back to torch and says why
+            except RuntimeError as e:
+                self._fall_back(e, warn)
 
     def step(self, lr, flow, residual_mask, state, warn: Callable[[str], None] | None = None):
         """One recurrent step; ``flow``/``residual_mask`` None mean zero motion / dense.
 
-        Dense steps run on the backend; sparse ones on torch. If the backend cannot convert the model for
-        this frame size, ``warn`` gets one line and this model runs on torch from then on.
+        Dense steps run on the backend; sparse ones on torch. A backend failure falls back as in ``prepare``.
         """
         mask = residual_mask if self.sparse else None
         if self.runtime is not None and mask is None:
             try:
                 return self.runtime.step(lr, flow, state)
             except RuntimeError as e:
-                self.runtime, self.backend = None, "torch"
-                (warn or _warn)(f"{e}; running on torch instead\n")
+                self._fall_back(e, warn)
         return self.net.step(lr, flow, mask, state)
+
+    def _fall_back(self, error: RuntimeError, warn) -> None:
+        self.runtime, self.backend = None, "torch"
+        (warn or _warn)(f"{error}; running on torch instead\n")
 
     def describe(self) -> str:
         cfg = self.net.config

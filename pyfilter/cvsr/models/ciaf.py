@@ -220,12 +220,10 @@ class CIAF(nn.Module):
             # (oneDNN), and the sparse path then reads the features without a copy; a backend's trunk
             # takes the concatenation as it is (contiguous NCHW)
             x = x.contiguous(memory_format=torch.channels_last)
-        if residual_mask is None:
-            feat, res = (trunk or self.trunk)(x)
+        if trunk is not None and residual_mask is None:
+            feat, res = trunk(x)
         else:
-            feat = F.leaky_relu(self.head(x), 0.1, inplace=True)
-            feat = self._body(feat, feat_prop, residual_mask, sparse_impl)
-            res = self.tail(feat)
+            feat, res = self.trunk(x, feat_prop, residual_mask, sparse_impl)
         hr = F.pixel_shuffle(res, s).add_(lr_up.to(res.dtype))
         if hr_prop is not None and residual_mask is not None and self.config.skip_fill == "warped":
             hr = self._reuse_output(hr, self.back_project(hr_prop, lr), residual_mask)
@@ -245,14 +243,16 @@ class CIAF(nn.Module):
         return hr + F.interpolate(err, scale_factor=self.config.scale, mode=self.config.lr_upsample,
                                   align_corners=False)
 
-    def trunk(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The convolutions of a dense step: head, residual blocks, tail.
+    def trunk(self, x: torch.Tensor, feat_prop: torch.Tensor | None = None, mask: torch.Tensor | None = None,
+              sparse_impl: str = "auto") -> tuple[torch.Tensor, torch.Tensor]:
+        """The convolutions of a step: head, residual blocks (sparse with a ``mask``, see ``_body``), tail.
 
         x: (n, 3 + c [+ 3 s^2], h, w), the concatenated LR frame, aligned features [and fed-back detail].
-        Returns (features (n, c, h, w), output residual before depth-to-space (n, 3 s^2, h, w)).
+        Returns (features (n, c, h, w), output residual before depth-to-space (n, 3 s^2, h, w)). Called
+        with ``x`` alone it is the dense trunk an inference backend exports (``cvsr.runtime``).
         """
         feat = F.leaky_relu(self.head(x), 0.1, inplace=True)
-        feat = resblocks_ref(feat, [blk.weights() for blk in self.blocks], None)
+        feat = self._body(feat, feat_prop, mask, sparse_impl)
         return feat, self.tail(feat)
 
     def _reuse_output(self, hr, hr_fill, mask):

@@ -20,6 +20,7 @@ form).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -167,6 +168,7 @@ class OpenVINOStep:
             return self.net.step(lr.float(), mv_field, None, state, trunk=self.trunk)
 
 
+@functools.lru_cache(maxsize=1)
 def bf16_supported() -> bool:
     """Whether OpenVINO's CPU plugin has bf16 arithmetic on this CPU (AVX512-BF16, AMX)."""
     import openvino as ov
