@@ -8,8 +8,8 @@ cd "$(dirname "$0")"
 
 # clang, libclang-rt-14-dev (libFuzzer, sanitizer runtimes) and llvm (llvm-symbolizer): the fuzzer (docs/fuzzing.md)
 # nginx + libnginx-mod-rtmp: the live RTMP example and its test (examples/nginx-rtmp.conf, tests/server);
-# libsrt-openssl-dev: SRT ingest in the project's ffmpeg (srt://)
-apt_packages="build-essential cmake pkg-config nasm libx264-dev zlib1g-dev python3-dev python3-venv dpkg-dev xz-utils valgrind clang libclang-rt-14-dev llvm nginx libnginx-mod-rtmp libsrt-openssl-dev"
+# libsrt-openssl-dev: SRT ingest in the project's ffmpeg (srt://); libx265-dev: HEVC encodes (tests, data)
+apt_packages="build-essential cmake pkg-config nasm libx264-dev zlib1g-dev python3-dev python3-venv dpkg-dev xz-utils valgrind clang libclang-rt-14-dev llvm nginx libnginx-mod-rtmp libsrt-openssl-dev libx265-dev"
 missing=""
 for p in $apt_packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

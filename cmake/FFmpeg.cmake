@@ -25,12 +25,14 @@ set(FFMPEG_CONFIGURE_FLAGS
   --prefix=${FFMPEG_INSTALL_DIR}
   --disable-everything --disable-autodetect --disable-doc --disable-ffplay
   --enable-gpl --enable-libx264 --enable-zlib --enable-pic
+  # HEVC encodes for tests and training data (Debian libx265-dev)
+  --enable-libx265
   # SRT ingest (srt://, Debian libsrt-openssl-dev) for live streams
   --enable-libsrt
   --enable-static --disable-shared
   --enable-ffmpeg --enable-ffprobe --enable-swscale --enable-swresample
   --enable-decoder=h264,hevc,rawvideo,ffv1,wrapped_avframe,aac,mpeg1video,mpeg2video,mpeg4,png,pcm_s16le
-  --enable-encoder=libx264,rawvideo,ffv1,wrapped_avframe,aac,png,pcm_s16le
+  --enable-encoder=libx264,libx265,rawvideo,ffv1,wrapped_avframe,aac,png,pcm_s16le
   --enable-parser=h264,hevc,aac,mpegvideo,mpeg4video,png
   --enable-demuxer=mov,matroska,mpegts,flv,h264,hevc,nut,rawvideo,image2,aac,mpegps,mpegvideo,avi,m4v,wav,concat
   --enable-muxer=mp4,mov,matroska,mpegts,flv,h264,hevc,nut,rawvideo,image2,null,adts,wav,framemd5,md5,segment
