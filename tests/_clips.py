@@ -1,4 +1,4 @@
-"""Tiny test clips encoded by the project's ffmpeg (libx264), made on demand and cached per session.
+"""Tiny test clips encoded by the project's ffmpeg (libx264, libx265), made on demand and cached per session.
 
 Use the session fixture ``clips`` (tests/conftest.py)::
 
@@ -31,15 +31,22 @@ def encode(out: Path, *, size: str = "320x192", frames: int = 20, rate: int = 25
            refs: int = 1, deblock: bool = False, weightp: bool = False, crf: int = 26,
            pix_fmt: str = "yuv420p", preset: str = "fast", gop: int | None = None,
            x264_params: str = "", source: str | None = None, audio: bool = False,
-           extra: tuple[str, ...] = ()) -> Path:
-    """Encode testsrc2 (or ``source``, an ffmpeg input) with libx264 into ``out`` (container from the suffix);
-    ``audio`` adds a sine tone as AAC of the same duration."""
+           extra: tuple[str, ...] = (), codec: str = "libx264") -> Path:
+    """Encode testsrc2 (or ``source``, an ffmpeg input) with ``codec`` (libx264 or libx265) into ``out``
+    (container from the suffix); ``audio`` adds a sine tone as AAC of the same duration.
+
+    ``x264_params`` are the encoder's own options (``-x264-params`` / ``-x265-params``); ``deblock=False``
+    also turns x265's SAO off, so that decoded pictures are the references as reconstructed."""
+    if codec not in ("libx264", "libx265"):
+        raise ValueError(f"codec must be libx264 or libx265, got {codec!r}")
     ffmpeg = ffmpeg_path()
     if ffmpeg is None:
         raise FileNotFoundError("the project's ffmpeg is not built (.venv/bin/ffmpeg): run ./setup.sh")
     params = [f"ref={refs}", f"bframes={bframes}"]
+    if codec == "libx265":
+        params.append("log-level=error")
     if not deblock:
-        params.append("no-deblock=1")
+        params += ["no-deblock=1", "no-sao=1"] if codec == "libx265" else ["no-deblock=1"]
     if not weightp:
         params += ["weightp=0", "weightb=0"]
     if x264_params:
@@ -48,8 +55,8 @@ def encode(out: Path, *, size: str = "320x192", frames: int = 20, rate: int = 25
     if audio:
         src += ["-f", "lavfi", "-i", f"sine=f=440:r=48000:d={frames / rate}"]
     cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *src, "-frames:v", str(frames),
-           *(["-c:a", "aac"] if audio else ["-an"]), "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", pix_fmt,
-           "-x264-params", ":".join(params)]
+           *(["-c:a", "aac"] if audio else ["-an"]), "-c:v", codec, "-preset", preset, "-crf", str(crf), "-pix_fmt", pix_fmt,
+           f"-{codec[3:]}-params", ":".join(params)]
     if gop:
         cmd += ["-g", str(gop)]
     cmd += [*extra, str(out)]
@@ -68,6 +75,9 @@ RECIPES: dict[str, tuple[str, dict]] = {
     "interlaced": ("interlaced.mp4", dict(frames=6, x264_params="interlaced=1")),
     "slices": ("slices.mp4", dict(bframes=2, refs=2, x264_params="slices=4")),
     "yuv422p": ("yuv422p.mp4", dict(bframes=2, refs=2, frames=8, pix_fmt="yuv422p", size="322x182")),
+    # HEVC (libx265): B-pyramid, 3 references, the encoder's loop filters
+    "hevc": ("hevc.mp4", dict(codec="libx265", bframes=3, refs=3, frames=10, deblock=True)),
+    "hevc_ten_bit": ("hevc_ten_bit.mp4", dict(codec="libx265", pix_fmt="yuv420p10le", frames=6)),
 }
 
 
@@ -98,7 +108,7 @@ class ClipFactory:
 
     def get(self, recipe: str) -> Path:
         """A named clip (RECIPES), or a ``_make_*`` input: "text", "empty", "truncated", "truncated_faststart",
-        "corrupt", "garbage_h264", "audio_only", "mjpeg", "hevc"."""
+        "corrupt", "garbage_h264", "audio_only", "mjpeg"."""
         if recipe in RECIPES:
             name, kwargs = RECIPES[recipe]
             return self.make(name, **kwargs)
@@ -161,18 +171,6 @@ class ClipFactory:
         import numpy as np
         images = [np.full((32, 64, 3), 40 * i, np.uint8) for i in range(3)]
         return pyav_clip(self.root / "mjpeg.mkv", "mjpeg", "yuvj420p", images)
-
-    def _make_hevc(self) -> Path:
-        """An HEVC clip: the project's ffmpeg has no HEVC encoder, PyAV's libx265 makes it."""
-        import numpy as np
-        images = []
-        for i in range(10):
-            img = np.zeros((192, 320, 3), np.uint8)
-            img[:, :, 0] = (np.arange(320) + 8 * i) % 256
-            img[:, :, 1] = np.arange(192)[:, None]
-            images.append(img)
-        return pyav_clip(self.root / "hevc.mp4", "libx265", "yuv420p", images,
-                         options={"x265-params": "log-level=error"})
 
 
 def pyav_clip(path: Path, codec: str, pix_fmt: str, images, options: dict | None = None) -> Path:

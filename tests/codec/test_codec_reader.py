@@ -237,18 +237,33 @@ def test_raw_annexb_stream(clips):
     assert sorted(f.decode_index for f in frames) == list(range(12))
 
 
-def test_hevc_has_no_codec_info(clips):
-    pytest.importorskip("av")
-    try:
-        path = clips.get("hevc")
-    except Exception as e:  # PyAV without libx265
-        pytest.skip(f"cannot make an HEVC clip: {e}")
+def test_hevc_has_codec_info(clips):
+    """HEVC (B-pyramid, 3 references): every frame carries codec info, decode order and references as for H.264."""
+    path = clips.get("hevc")
     stream, frames = read_all(path)
     assert stream.codec_name == "hevc" and len(frames) == 10
-    assert all(f.codec_info is None for f in frames)
-    assert frames[0].frame_type == "I"
+    assert all(f.codec_info is not None for f in frames)
+    assert frames[0].frame_type == "I" and {f.frame_type for f in frames} >= {"P", "B"}
+    info = frames[0].codec_info
+    assert (info.mb_size, info.ref_block_size, info.block_size) == (8, 4, 4)
+    assert (info.coded_width, info.coded_height) == (320, 192)
+    decoded = {f.decode_index for f in frames}
+    assert decoded == set(range(10))
+    for f in frames:
+        i = f.codec_info
+        assert i.decode_index == f.decode_index and i.frame_type == f.frame_type
+        for lst in (0, 1):
+            # every reference is an earlier picture of the clip
+            assert all(0 <= d < i.decode_index for d in i.refs(lst))
     with cvsr.open(path) as r:
         assert [f.decode_index for f in r.in_decode_order()] == list(range(10))
+
+
+def test_hevc_ten_bit_decodes_without_codec_info(clips):
+    """The export is 8-bit only: a 10-bit HEVC stream decodes normally, its frames without codec info."""
+    with cvsr.open(clips.get("hevc_ten_bit"), rgb=True) as r:
+        frames = list(r)
+    assert len(frames) == 6 and all(f.codec_info is None for f in frames)
 
 
 def test_coexists_with_pyav(clips):

@@ -1,10 +1,11 @@
-"""Reconstruction identity: the exported codec info rebuilds every inter block exactly.
+"""Reconstruction identity: the exported codec info rebuilds every inter block exactly, H.264 and HEVC.
 
 For each inter (or skipped) 4x4 block, the prediction is computed from the
 reference pictures the export names (by decode index), with the exported motion
-vectors and an independent model of H.264 interpolation (h264_ref.py); adding
-the exported residual and clipping must give the decoded samples, luma and
-chroma.  Deblocking is off in these clips so decoded frames are the references.
+vectors and an independent model of the codec's interpolation (h264_ref.py,
+hevc_ref.py); adding the exported residual and clipping must give the decoded
+samples, luma and chroma.  Deblocking (and HEVC's SAO) is off in these clips so
+decoded frames are the references.
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import pytest
 import cvsr.codec as codec
 import cvsr  # noqa: E402
 
-from h264_ref import predict_inter  # noqa: E402
+import h264_ref  # noqa: E402
+import hevc_ref  # noqa: E402
 
 # A textured, panning clip: testsrc2 cropped along a moving window and scaled by
 # 2/3, so that the true motion is sub-pixel.
@@ -33,13 +35,34 @@ CONFIGS = {
     "yuv422p": dict(bframes=2, refs=2, frames=12, pix_fmt="yuv422p"),
 }
 
+# HEVC (libx265): the structures and tools of issue 12.  x265 has no low-delay-B (GPB) mode.
+HEVC_CONFIGS = {
+    "hevc_low_delay": dict(bframes=0, refs=1),
+    "hevc_random_access": dict(bframes=4, refs=3, x264_params="b-pyramid=1"),
+    "hevc_pan_random_access": dict(PAN, bframes=3, refs=4),
+    # asymmetric partitions, 4 references, merge/skip everywhere on a static background
+    "hevc_amp_refs4": dict(PAN, bframes=2, refs=4, x264_params="rect=1:amp=1"),
+    # 16x16 CTBs, coding blocks down to 8x8, transform trees to 4x4, transform skip
+    "hevc_ctu16_tskip": dict(bframes=2, refs=2, x264_params="ctu=16:tu-inter-depth=3:tu-intra-depth=3:tskip=1"),
+    # smallest coding block 16x16: motion stored per 8x8
+    "hevc_min_cu16": dict(bframes=2, refs=2, x264_params="min-cu-size=16"),
+    # two slices per picture (x265 3.5 crashes or hangs with more slices than about half the CTB rows)
+    "hevc_slices": dict(bframes=2, refs=2, x264_params="slices=2"),
+    "hevc_lossless": dict(bframes=0, refs=2, frames=10, x264_params="lossless=1"),
+    # chroma residual is exported for 4:2:0 only: luma is checked
+    "hevc_yuv444p": dict(bframes=2, refs=2, frames=12, pix_fmt="yuv444p"),
+}
+for _config in HEVC_CONFIGS.values():
+    _config["codec"] = "libx265"
+ALL_CONFIGS = {**CONFIGS, **HEVC_CONFIGS}
+
 
 def decode(path):
     with cvsr.open(path, threads=1) as r:
         return list(r)
 
 
-def check_clip(frames):
+def check_clip(frames, predict_inter=h264_ref.predict_inter):
     """Per plane: (exact inter blocks, inter blocks); asserts the zero-residual rules on the way."""
     planes = {f.decode_index: (f.y, f.u, f.v) for f in frames}
     counts = {p: [0, 0] for p in range(3)}
@@ -59,7 +82,7 @@ def check_clip(frames):
             blocks = res.reshape(info.blocks_h, cell, info.blocks_w, cell)
             assert (blocks[skip.reshape(info.blocks_h, 1, info.blocks_w, 1).repeat(cell, 1).repeat(cell, 3)]
                     == 0).all()
-            mb = 16 if p == 0 else 8
+            mb = info.mb_size if p == 0 else info.mb_size // 2
             clear = (mb_flags & (1 if p == 0 else 2)) == 0
             per_mb = np.abs(res.astype(np.int32)).reshape(info.mbs_h, mb, info.mbs_w, mb).sum(axis=(1, 3))
             assert (per_mb[clear] == 0).all()
@@ -80,15 +103,17 @@ def check_clip(frames):
     return counts
 
 
-@pytest.mark.parametrize("config", sorted(CONFIGS))
+@pytest.mark.parametrize("config", sorted(ALL_CONFIGS))
 def test_inter_blocks_rebuild_exactly(clips, config, record_property):
-    frames = decode(clips.make(f"recon_{config}.mp4", **CONFIGS[config]))
+    recipe = ALL_CONFIGS[config]
+    frames = decode(clips.make(f"recon_{config}.mp4", **recipe))
     types = {f.frame_type for f in frames}
     assert "P" in types
-    if CONFIGS[config]["bframes"]:
+    if recipe["bframes"]:
         assert "B" in types
-    counts = check_clip(frames)
-    chroma = CONFIGS[config].get("pix_fmt", "yuv420p") == "yuv420p"
+    hevc = recipe.get("codec") == "libx265"
+    counts = check_clip(frames, hevc_ref.predict_inter if hevc else h264_ref.predict_inter)
+    chroma = recipe.get("pix_fmt", "yuv420p") == "yuv420p"
     for p, name in enumerate("YUV" if chroma else "Y"):
         exact, total = counts[p]
         assert total > 1000
@@ -97,9 +122,10 @@ def test_inter_blocks_rebuild_exactly(clips, config, record_property):
         assert exact == total, f"{config} plane {name}: {total - exact} of {total} inter blocks differ"
 
 
-def test_lossless_intra_prediction_in_range(clips):
+@pytest.mark.parametrize("config", ["lossless", "hevc_lossless"])
+def test_lossless_intra_prediction_in_range(clips, config):
     """Transform bypass adds without clipping: decoded - residual is the intra prediction, a valid sample."""
-    frames = decode(clips.make("recon_lossless.mp4", **CONFIGS["lossless"]))
+    frames = decode(clips.make(f"recon_{config}.mp4", **ALL_CONFIGS[config]))
     info = frames[0].codec_info
     assert frames[0].frame_type == "I" and info.flags & 2
     for p, decoded in enumerate((frames[0].y, frames[0].u, frames[0].v)):
@@ -122,17 +148,19 @@ def array_extents(info):
     return [(o, n) for o, n in out if o]
 
 
-@pytest.mark.parametrize("config", ["random_access", "slices", "low_delay"])
+@pytest.mark.parametrize("config", ["random_access", "slices", "low_delay", "hevc_random_access",
+                                    "hevc_slices", "hevc_min_cu16"])
 def test_no_stray_bytes(clips, config):
     """Outside the header and its arrays, the side data is all zero, and arrays never overlap.
 
     The motion vector arrays double as the decoder's motion tables: a write outside them, or
     stale data from an earlier picture of the pooled buffer, would show here.
     """
-    with cvsr.open(clips.make(f"recon_{config}.mp4", **CONFIGS[config])) as r:
+    with cvsr.open(clips.make(f"recon_{config}.mp4", **ALL_CONFIGS[config])) as r:
         for f in r:
             info = f.codec_info
             raw = info.buffer()
+            assert raw.size == info.size
             covered = np.zeros(raw.size, bool)
             covered[:codec.CODEC_INFO_DTYPE.itemsize] = True
             for offset, nbytes in sorted(array_extents(info)):
@@ -142,7 +170,7 @@ def test_no_stray_bytes(clips, config):
             assert stray.size == 0, f"frame {f.decode_index}: {stray.size} non-zero bytes outside the arrays"
 
 
-@pytest.mark.parametrize("config", sorted(CONFIGS) + ["deblocked"])
+@pytest.mark.parametrize("config", sorted(ALL_CONFIGS) + ["deblocked", "hevc_deblocked"])
 def test_export_leaves_decoding_unchanged(clips, config):
     """Decoded pictures are bit-exact with and without the export, every plane.
 
@@ -151,11 +179,12 @@ def test_export_leaves_decoding_unchanged(clips, config):
     independently of the reconstruction identity above (which a wrong residual used for both
     would still satisfy).
     """
-    if config == "deblocked":
-        # the encoder's defaults: deblocking and weighted prediction on
-        path = clips.make("recon_deblocked.mp4", **PAN, bframes=3, refs=3, deblock=True, weightp=True)
+    if config.endswith("deblocked"):
+        # the encoder's defaults: deblocking (HEVC: and SAO) and weighted prediction on
+        codec = "libx265" if config.startswith("hevc") else "libx264"
+        path = clips.make(f"recon_{config}.mp4", **PAN, bframes=3, refs=3, deblock=True, weightp=True, codec=codec)
     else:
-        path = clips.make(f"recon_{config}.mp4", **CONFIGS[config])
+        path = clips.make(f"recon_{config}.mp4", **ALL_CONFIGS[config])
     planes = {}
     for export in (True, False):
         with cvsr.open(path, export=export) as r:

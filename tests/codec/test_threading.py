@@ -1,4 +1,4 @@
-"""The codec-info export is identical single-threaded, with frame threads and with slice threads.
+"""The codec-info export is identical single-threaded, with frame threads and with slice threads (H.264, HEVC).
 
 Frame threading is where upstream's MV/QP export races (it reads per-picture
 tables of a picture another thread may still be decoding); ours waits for the
@@ -19,6 +19,8 @@ CLIPS = {
     "random_access": dict(bframes=3, refs=3, frames=60, x264_params="b-pyramid=normal"),
     # 4 slices per picture for slice threading
     "slices": dict(bframes=2, refs=2, frames=30, x264_params="slices=4"),
+    # HEVC: x265 writes wavefront (WPP) entry points, which slice threading decodes row-parallel
+    "hevc_random_access": dict(codec="libx265", bframes=4, refs=3, frames=60, x264_params="b-pyramid=1"),
 }
 
 
