@@ -88,6 +88,10 @@ FILTER_KINDS: dict[str, dict] = {
     # random access: B-frames (reorder depth 2), 3 references, a second I-frame
     "randomaccess": dict(bframes=2, refs=3, gop=8, deblock=True, crf=23, preset="medium",
                          x264_params="b-adapt=0:b-pyramid=none"),
+    # the same structures in HEVC (libx265; its defaults otherwise: deblocking, SAO, open GOPs)
+    "hevc_lowdelay": dict(codec="libx265", bframes=0, refs=1, gop=30, deblock=True, crf=23, preset="medium"),
+    "hevc_randomaccess": dict(codec="libx265", bframes=2, refs=3, gop=8, deblock=True, crf=23, preset="medium",
+                              x264_params="b-adapt=0:b-pyramid=0"),
 }
 
 

@@ -62,14 +62,17 @@ def test_option_table_matches_python(have_filter):
             assert inspect.signature(fn).parameters[option.name].default == option.default, (fn, option.name)
 
 
-@pytest.mark.parametrize("kind", ["lowdelay", "randomaccess"])
+KINDS = ["lowdelay", "randomaccess", "hevc_lowdelay", "hevc_randomaccess"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_one_output_per_input_same_pts_x4(make_clip, tiny_model, tmp_path, kind):
     src = make_clip(kind, size="96x64", frames=14)
     out = tmp_path / "out.mkv"
     r = ffmpeg("-v", "verbose", "-i", src, "-vf", cvsr(tiny_model, threads=1), "-c:v", "ffv1", out)
     assert NO_INFO not in r.stderr          # codec info was exported without any user flag
     # frames held back for decode order: none for low delay, the reorder depth (2) with B-frames
-    latency = 0 if kind == "lowdelay" else 2
+    latency = 0 if kind.endswith("lowdelay") else 2
     assert b"cvsr host: 14 frames (14 aligned)" in r.stderr
     assert f"latency at most {latency} frames".encode() in r.stderr
     fin, fout = probe_frames(src), probe_frames(out)
@@ -77,13 +80,14 @@ def test_one_output_per_input_same_pts_x4(make_clip, tiny_model, tmp_path, kind)
     # mp4 and mkv time bases differ: compare times (mkv rounds to 1 ms)
     assert np.allclose([float(f["pts_time"]) for f in fout], [float(f["pts_time"]) for f in fin], atol=1e-3)
     assert {(f["width"], f["height"]) for f in fout} == {(384, 256)}
-    if kind == "randomaccess":
+    if kind.endswith("randomaccess"):
         assert "B" in {f["pict_type"] for f in fin}
 
 
-def test_timestamps_exact_in_nut(make_clip, tiny_model, tmp_path):
+@pytest.mark.parametrize("kind", ["randomaccess", "hevc_randomaccess"])
+def test_timestamps_exact_in_nut(make_clip, tiny_model, tmp_path, kind):
     """Same time base (nut keeps the input's), so the pts must be equal, not just shifted."""
-    src = make_clip("randomaccess", size="64x48", frames=12, ext="nut")
+    src = make_clip(kind, size="64x48", frames=12, ext="nut")
     out = tmp_path / "out.nut"
     ffmpeg("-copyts", "-i", src, "-vf", cvsr(tiny_model), "-c:v", "rawvideo", "-enc_time_base", "demux",
            "-fps_mode", "passthrough", out)
@@ -101,7 +105,7 @@ def test_audio_copied_untouched(make_clip, tiny_model, tmp_path):
     assert abs(probe_duration(out, "v:0") - probe_duration(src, "v:0")) < 1e-3
 
 
-@pytest.mark.parametrize("kind", ["lowdelay", "randomaccess"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_ffmpeg_equals_python_api(make_clip, tiny_model, tmp_path, kind):
     """The filter and cvsr.upscale run the same host: bit-exact with the same torch threads."""
     from cvsr import upscale
@@ -112,15 +116,16 @@ def test_ffmpeg_equals_python_api(make_clip, tiny_model, tmp_path, kind):
     result = upscale(src, via_api, model=str(tiny_model), threads=1, progress=False,
                           video_codec=("-c:v", "ffv1"))
     assert result.frames == 10 and result.frames_aligned == 10
-    assert result.max_latency == (0 if kind == "lowdelay" else 2)   # reorder depth in frames
+    assert result.max_latency == (0 if kind.endswith("lowdelay") else 2)   # reorder depth in frames
     a, b = decode_yuv(via_ffmpeg, 256, 192), decode_yuv(via_api, 256, 192)
     assert a.shape == b.shape == (10, 256 * 192 * 3 // 2)
     assert np.array_equal(a, b)
 
 
-def test_codec_info_changes_the_output(make_clip, tiny_model, tmp_path):
+@pytest.mark.parametrize("kind", ["randomaccess", "hevc_randomaccess"])
+def test_codec_info_changes_the_output(make_clip, tiny_model, tmp_path, kind):
     """Export disabled by the user (-export_side_data -codec_info): a warning and unaligned frames."""
-    src = make_clip("randomaccess", size="64x48", frames=10)
+    src = make_clip(kind, size="64x48", frames=10)
     on, off = tmp_path / "on.mkv", tmp_path / "off.mkv"
     ffmpeg("-i", src, "-vf", cvsr(tiny_model, threads=1), "-c:v", "ffv1", on)
     r = ffmpeg("-export_side_data", "-codec_info", "-i", src, "-vf", cvsr(tiny_model, threads=1),
@@ -143,8 +148,9 @@ def test_filter_complex_with_split(make_clip, tiny_model, tmp_path):
     assert len(frames) == 10 and (frames[0]["width"], frames[0]["height"]) == (512, 192)
 
 
-def test_pipes(make_clip, tiny_model):
-    src = make_clip("randomaccess", size="64x48", frames=10, ext="ts")
+@pytest.mark.parametrize("kind", ["randomaccess", "hevc_randomaccess"])
+def test_pipes(make_clip, tiny_model, kind):
+    src = make_clip(kind, size="64x48", frames=10, ext="ts")
     r = run([FFMPEG, "-hide_banner", "-v", "error", "-i", "pipe:0", "-vf", cvsr(tiny_model),
              "-c:v", "rawvideo", "-f", "nut", "pipe:1"], input=src.read_bytes())
     probe = run([FFPROBE, "-v", "error", "-show_entries", "frame=width,height",
@@ -322,25 +328,12 @@ def test_no_frames(make_clip, tiny_model, tmp_path):
     assert r.returncode == 0 or b"Output file is empty" in r.stderr
 
 
-def test_hevc_runs_without_alignment(have_filter, tiny_model, tmp_path):
-    """HEVC has no codec-info export: the filter warns once and upscales every frame unaligned."""
-    av = pytest.importorskip("av")
-    if "libx265" not in av.codecs_available:
-        pytest.skip("PyAV has no libx265 encoder")
-    src = tmp_path / "hevc.mp4"
-    with av.open(str(src), "w") as container:
-        stream = container.add_stream("libx265", rate=10, options={"log-level": "error"})
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        for i in range(8):
-            img = np.full((48, 64, 3), 20 * i, np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+def test_hevc_ten_bit_runs_without_alignment(have_filter, tiny_model, clips, tmp_path):
+    """The export is 8-bit only: 10-bit HEVC warns once and upscales every frame unaligned."""
     out = tmp_path / "out.nut"
-    r = ffmpeg("-i", src, "-vf", cvsr(tiny_model), "-c:v", "rawvideo", out)
+    r = ffmpeg("-i", clips.get("hevc_ten_bit"), "-vf", cvsr(tiny_model), "-c:v", "rawvideo", out)
     assert r.stderr.count(NO_INFO) == 1
-    assert len(probe_frames(out)) == 8
+    assert len(probe_frames(out)) == 6
 
 
 def test_resolution_change_restarts_the_model(make_clip, tiny_model, tmp_path):

@@ -7,11 +7,13 @@ Coordinates and units (see codec_info.h for the full contract):
 
 * Block grids (``block_type``, ``mv(L)``, ``ref_idx(L)``, ``ref_ids(L)``) are
   ``(blocks_h, blocks_w)`` arrays of 4x4 luma blocks covering the *coded*
-  picture (``coded_width x coded_height``, a multiple of 16); ``mb_qp``,
-  ``mb_type`` are the ``(mbs_h, mbs_w)`` macroblock grid; ``residual(p)``
-  planes are coded size.  The side data stores each property at the
-  granularity the codec codes it (block mode per macroblock, ref_idx per 8x8
-  block); the block grids repeat them per 4x4 block.
+  picture (``coded_width x coded_height``, a multiple of 16 for H.264, of 8
+  for HEVC); ``mb_qp``, ``mb_type`` are the ``(mbs_h, mbs_w)`` macroblock grid
+  (``mb_size`` 16 for H.264; 8 for HEVC, its smallest coding block);
+  ``residual(p)`` planes are coded size.  The side data stores each property
+  at the granularity the codec codes it (block mode per macroblock, ref_idx
+  per 8x8 block for H.264, per 4x4 block for HEVC); the block grids repeat
+  them per 4x4 block.
 * A list the picture does not use (``nb_refs[L] == 0``: I pictures, list 1
   of P pictures) is not stored: ``mv(L)`` is then all 0 and ``ref_idx(L)``
   all -1 (read-only broadcast views), so callers need no special case.
@@ -266,7 +268,8 @@ class CodecInfo:
         """(mbs_h, mbs_w) uint32: bit k set where the macroblock's k-th residual block is stored (non-zero).
 
         Bits count the 4x4 blocks of the exported planes Y, U, V in turn, each plane's in z-order
-        within the macroblock (H.264's luma4x4BlkIdx; 4:2:0: 0-15 luma, 16-19 U, 20-23 V).
+        within the macroblock (H.264's luma4x4BlkIdx; 4:2:0: 0-15 luma, 16-19 U, 20-23 V; HEVC's 8x8
+        "macroblocks": 0-3 luma, 4 U, 5 V).
         A clear bit: that block is 0.
         """
         return self._array(self.residual_mask_offset, np.uint32, (self.mbs_h, self.mbs_w))

@@ -77,8 +77,9 @@ class Frame:
     Pixels: ``y`` (h, w), ``u``/``v`` (ceil(h/2), ceil(w/2)) uint8 views (with
     ``pix_fmt="native"``: the stream's chroma size, e.g. (h, ceil(w/2)) for
     4:2:2), or ``rgb`` (h, w, 3) with ``rgb=True``.  Codec info: ``codec_info`` (a
-    :class:`CodecInfo`, or None for codecs without the export, e.g. HEVC, or
-    with ``export=False``); the shortcuts below return None without it.
+    :class:`CodecInfo`, or None for streams without the export (codecs other
+    than H.264 and HEVC, 10-bit HEVC) or with ``export=False``); the shortcuts
+    below return None without it.
     """
 
     __slots__ = ("_owner", "width", "height", "planes", "pts", "dts", "duration", "time_base",
@@ -352,9 +353,9 @@ def open(path, *, rgb: bool = False, threads: int = 0, thread_type: str = "auto"
         rgb: hand out (h, w, 3) uint8 RGB (BT.601/709 per the stream's tags) instead of Y/U/V planes.
         threads: decoder threads, 0 = one per core, 1 = single-threaded.
         thread_type: "auto" (frame + slice), "frame" or "slice".
-        export: ask the decoder for AV_FRAME_DATA_CODEC_INFO.  Only the patched
-            H.264 decoder provides it; other codecs (HEVC) decode normally and
-            their frames have ``codec_info is None``.
+        export: ask the decoder for AV_FRAME_DATA_CODEC_INFO.  The patched
+            H.264 and HEVC decoders provide it (8-bit); other codecs and 10-bit
+            HEVC decode normally and their frames have ``codec_info is None``.
         export_mvs: also upstream's AV_FRAME_DATA_MOTION_VECTORS, as
             ``frame.motion_vectors`` (a MOTION_VECTOR_DTYPE record array).
         strict: raise on the first decoding error.  By default, packets the

@@ -137,7 +137,7 @@ class Host:
         info = self._parse_info(codec_info, width, height) if codec_info is not None and self.align else None
         if codec_info is None and self.align:
             self._warn_once("noinfo", "frames carry no codec info (a decoder without export_side_data=codec_info, "
-                            "a codec other than 8-bit H.264, or a filter that dropped it): upscaling without "
+                            "a stream other than 8-bit H.264 or HEVC, or a filter that dropped it): upscaling without "
                             "motion alignment\n")
 
         if self._size is not None and self._size != (width, height):
