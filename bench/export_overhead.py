@@ -1,10 +1,10 @@
-"""Cost of the codec-info export: decode a 720p, 500-frame H.264 clip through libcvsr with
-the export off, on, and (for reference) with upstream's +export_mvs, in one run.
+"""Cost of the codec-info export: decode a 720p, 500-frame H.264 or HEVC clip through libcvsr with
+the export off, on, and (H.264, for reference) with upstream's +export_mvs, in one run.
 
-    .venv/bin/python bench/export_overhead.py [--threads 1 0] [--reps 5] [--clip PATH]
+    .venv/bin/python bench/export_overhead.py [--codec h264|hevc] [--threads 1 0] [--reps 5] [--clip PATH]
 
-The clip is made once with the project's ffmpeg (libx264, preset fast, CRF 23, its default
-B-frames and references) from a real camera clip of ../shared/data scaled to 1280x720 when
+The clip is made once with the project's ffmpeg (libx264 or libx265, preset fast, CRF 23, the
+encoder's default B-frames, references and loop filters) from a real camera clip of ../shared/data scaled to 1280x720 when
 present, else testsrc2, and cached under build/bench/.  Configurations run interleaved
 (ABCABC...) so that machine load hits them alike; the ratio uses the median of each.
 Decoding goes through the C API in a tight loop (cvsr_read_frame + cvsr_frame_free), so the
@@ -31,7 +31,10 @@ SHARED_CLIP = REPO.parent / "shared" / "data" / "intel_sample_videos" / "one-by-
 FRAMES = 500
 
 
-def make_clip(out: Path) -> Path:
+ENCODERS = {"h264": "libx264", "hevc": "libx265"}
+
+
+def make_clip(out: Path, codec: str = "h264") -> Path:
     if out.exists():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -41,7 +44,8 @@ def make_clip(out: Path) -> Path:
         src = ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25"]
     tmp = out.with_suffix(".part.mp4")
     subprocess.run([str(FFMPEG), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *src,
-                    "-frames:v", str(FRAMES), "-an", "-c:v", "libx264", "-preset", "fast", "-crf", "23",
+                    "-frames:v", str(FRAMES), "-an", "-c:v", ENCODERS[codec], "-preset", "fast", "-crf", "23",
+                    *(["-x265-params", "log-level=error"] if codec == "hevc" else []),
                     "-pix_fmt", "yuv420p", str(tmp)], check=True)
     tmp.rename(out)
     return out
@@ -88,12 +92,14 @@ def decode_facade(path: Path, threads: int) -> tuple[float, float, int]:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--clip", type=Path, default=None, help="H.264 clip (default: made under build/bench/)")
+    p.add_argument("--codec", choices=sorted(ENCODERS), default="h264", help="codec of the made clip")
+    p.add_argument("--clip", type=Path, default=None, help="clip to decode (default: made under build/bench/)")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 0], help="decoder threads to test (0: auto)")
     p.add_argument("--reps", type=int, default=5)
     args = p.parse_args(argv)
 
-    clip = args.clip or make_clip(REPO / "build" / "bench" / f"export_720p_{FRAMES}.mp4")
+    suffix = "" if args.codec == "h264" else f"_{args.codec}"
+    clip = args.clip or make_clip(REPO / "build" / "bench" / f"export_720p_{FRAMES}{suffix}.mp4", args.codec)
     import cvsr
 
     with cvsr.open(clip, export=False) as r:
@@ -103,8 +109,9 @@ def main(argv=None) -> int:
     configs = {
         "off": dict(export=False, export_mvs=False),
         "codec_info": dict(export=True, export_mvs=False),
-        "upstream_mvs": dict(export=False, export_mvs=True),
     }
+    if s.codec_name == "h264":      # upstream exports no HEVC motion vectors
+        configs["upstream_mvs"] = dict(export=False, export_mvs=True)
     for threads in args.threads:
         wall: dict[str, list[float]] = {k: [] for k in [*configs, "facade"]}
         cpu: dict[str, list[float]] = {k: [] for k in wall}

@@ -78,6 +78,8 @@ RECIPES: dict[str, tuple[str, dict]] = {
     # HEVC (libx265): B-pyramid, 3 references, the encoder's loop filters
     "hevc": ("hevc.mp4", dict(codec="libx265", bframes=3, refs=3, frames=10, deblock=True)),
     "hevc_ten_bit": ("hevc_ten_bit.mp4", dict(codec="libx265", pix_fmt="yuv420p10le", frames=6)),
+    "hevc_annexb": ("stream.hevc", dict(codec="libx265", bframes=2, refs=2, frames=12)),
+    "hevc_odd_size": ("hevc_odd_322x182.mp4", dict(codec="libx265", size="322x182", bframes=2, refs=2, frames=10)),
 }
 
 
@@ -112,7 +114,7 @@ class ClipFactory:
 
     def get(self, recipe: str) -> Path:
         """A named clip (RECIPES), or a ``_make_*`` input: "text", "empty", "truncated", "truncated_faststart",
-        "corrupt", "garbage_h264", "audio_only", "mjpeg"."""
+        "corrupt", "garbage_h264", "audio_only", "mjpeg", "hevc_corrupt"."""
         if recipe in RECIPES:
             name, kwargs = RECIPES[recipe]
             return self.make(name, **kwargs)
@@ -149,14 +151,11 @@ class ClipFactory:
 
     def _make_corrupt(self) -> Path:
         """An Annex B H.264 stream with bytes overwritten in the middle of its slices."""
-        data = bytearray(self.get("annexb").read_bytes())
-        rng_state = 12345
-        for i in range(len(data) // 5, len(data), max(1, len(data) // 60)):
-            rng_state = (rng_state * 1103515245 + 12345) & 0x7FFFFFFF
-            data[i] = rng_state & 0xFF
-        p = self.root / "corrupt.h264"
-        p.write_bytes(bytes(data))
-        return p
+        return _corrupt(self.get("annexb"), self.root / "corrupt.h264")
+
+    def _make_hevc_corrupt(self) -> Path:
+        """The same damage to an Annex B HEVC stream."""
+        return _corrupt(self.get("hevc_annexb"), self.root / "corrupt.hevc")
 
     def _make_garbage_h264(self) -> Path:
         """Random bytes under an .h264 name (the raw demuxer probes it by extension)."""
@@ -175,6 +174,17 @@ class ClipFactory:
         import numpy as np
         images = [np.full((32, 64, 3), 40 * i, np.uint8) for i in range(3)]
         return pyav_clip(self.root / "mjpeg.mkv", "mjpeg", "yuvj420p", images)
+
+
+def _corrupt(src: Path, out: Path) -> Path:
+    """``src`` with bytes overwritten (a fixed pseudo-random sequence) from a fifth of the way in."""
+    data = bytearray(src.read_bytes())
+    rng_state = 12345
+    for i in range(len(data) // 5, len(data), max(1, len(data) // 60)):
+        rng_state = (rng_state * 1103515245 + 12345) & 0x7FFFFFFF
+        data[i] = rng_state & 0xFF
+    out.write_bytes(bytes(data))
+    return out
 
 
 def pyav_clip(path: Path, codec: str, pix_fmt: str, images, options: dict | None = None) -> Path:

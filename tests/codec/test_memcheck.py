@@ -2,7 +2,8 @@
 
 The shim has its AddressSanitizer test (tests/native); this covers the FFmpeg side, where the export
 shares memory with the decoder (its motion vector tables live in the side data buffers) and error
-concealment reads what the decoder left unwritten.  valgrind comes with setup.sh.
+concealment reads what the decoder left unwritten; for HEVC, where the side data is cut to size when the
+frame leaves the decoder.  valgrind comes with setup.sh.
 """
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ CASES = [
     ("slices", "-threads 3 -thread_type slice"),     # 4 slices, B frames
     ("random_access", "-threads 3 -thread_type frame"),
     ("odd_size", "-threads 1"),                      # 322x182: cropped, partial macroblocks
+    # HEVC: the side data is attached at picture start and cut when the frame leaves the decoder
+    ("hevc_corrupt", "-threads 1"),                  # CTBs not decoded: lost blocks
+    ("hevc_corrupt", "-threads 3 -thread_type frame"),
+    ("hevc", "-threads 3 -thread_type slice"),       # wavefront rows in parallel
+    ("hevc_odd_size", "-threads 3 -thread_type frame"),  # 322x182 in a 328x184 coded picture
 ]
 
 
