@@ -328,6 +328,19 @@ def test_no_frames(make_clip, tiny_model, tmp_path):
     assert r.returncode == 0 or b"Output file is empty" in r.stderr
 
 
+def test_hevc_hierarchical_b_runs_aligned(clips, tiny_model, tmp_path):
+    """HEVC B-pyramid with 4 references and two GOPs: every frame aligned, one output per input, same pts,
+    held back at most the stream's reorder depth."""
+    src = clips.make("filter_hevc_pyramid.mp4", codec="libx265", size="96x64", frames=24, rate=10, bframes=4,
+                     refs=4, gop=12, deblock=True, x264_params="b-pyramid=1")
+    out = tmp_path / "out.mkv"
+    r = ffmpeg("-v", "verbose", "-i", src, "-vf", cvsr(tiny_model, threads=1), "-c:v", "ffv1", out)
+    assert b"cvsr host: 24 frames (24 aligned)" in r.stderr
+    fin, fout = probe_frames(src), probe_frames(out)
+    assert len(fout) == len(fin) == 24
+    assert np.allclose([float(f["pts_time"]) for f in fout], [float(f["pts_time"]) for f in fin], atol=1e-3)
+
+
 def test_hevc_ten_bit_runs_without_alignment(have_filter, tiny_model, clips, tmp_path):
     """The export is 8-bit only: 10-bit HEVC warns once and upscales every frame unaligned."""
     out = tmp_path / "out.nut"
