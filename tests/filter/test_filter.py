@@ -406,4 +406,12 @@ def test_model_error_mid_run_ends_with_one_line_and_an_error(make_clip, tmp_path
     cvsr_lines = [l for l in err.splitlines() if "cvsr" in l]
     assert cvsr_lines and "out of memory upscaling a 2560x1440 frame x4" in cvsr_lines[0], err
     assert "Cannot allocate memory" in err  # AVERROR(ENOMEM)
+    # the file is not finished (no trailer): nut keeps the 6 frames readable, an mp4 has no index (moov)
+    assert "left unfinished" in err
     assert len(probe_frames(out)) == 6
+    mp4 = tmp_path / "out.mp4"
+    r = ffmpeg("-v", "error", "-i", joined, "-vf", "cvsr=model=ciaf-lite:backend=torch:threads=1",
+               "-c:v", "libx264", "-preset", "ultrafast", mp4, check=False, preexec_fn=limit)
+    assert r.returncode != 0 and mp4.exists()
+    probe = run([FFPROBE, "-v", "error", "-show_entries", "stream=nb_frames", str(mp4)], check=False)
+    assert probe.returncode != 0 and b"moov atom not found" in probe.stderr
