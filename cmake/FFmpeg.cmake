@@ -37,7 +37,7 @@ set(FFMPEG_CONFIGURE_FLAGS
   --enable-demuxer=mov,matroska,mpegts,flv,h264,hevc,nut,rawvideo,image2,aac,mpegps,mpegvideo,avi,m4v,wav,concat
   --enable-muxer=mp4,mov,matroska,mpegts,flv,h264,hevc,nut,rawvideo,image2,null,adts,wav,framemd5,md5,segment
   --enable-protocol=file,pipe,tcp,udp,rtmp,libsrt
-  --enable-bsf=h264_mp4toannexb,hevc_mp4toannexb,aac_adtstoasc
+  --enable-bsf=h264_mp4toannexb,hevc_mp4toannexb,aac_adtstoasc,h264_metadata,hevc_metadata
   --enable-indev=lavfi
   --enable-filter=testsrc2,sine,anullsrc,scale,format,null,anull,codecview,split,asplit,aresample,aformat,setpts,asetpts,trim,atrim,crop,pad,hstack,vstack,fps,showinfo,copy,cvsr
   # vf_cvsr and the bridge that embeds the Python host (native/bridge)

@@ -109,8 +109,13 @@ static int open_decoder(CvsrReader *r, const char *url, const AVCodec *codec)
     r->dec->thread_type = o->thread_type == CVSR_THREAD_FRAME ? FF_THREAD_FRAME :
                           o->thread_type == CVSR_THREAD_SLICE ? FF_THREAD_SLICE :
                           FF_THREAD_FRAME | FF_THREAD_SLICE;
-    if (o->export_codec_info)
+    if (o->export_codec_info) {
         r->dec->export_side_data |= AV_CODEC_EXPORT_DATA_CODEC_INFO;
+        /* crop exactly as the stream says: the codec info places the frame in
+         * the coded picture at (crop_left, crop_top), which a left crop
+         * rounded down to keep the planes aligned would contradict */
+        r->dec->flags |= AV_CODEC_FLAG_UNALIGNED;
+    }
     if (o->export_mvs)
         r->dec->export_side_data |= AV_CODEC_EXPORT_DATA_MVS;
 

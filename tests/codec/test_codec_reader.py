@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import subprocess
 
 import numpy as np
 import pytest
@@ -355,3 +356,27 @@ def test_host_keeps_going_on_mutated_side_data(clips, tiny_model):
         out += 1
     assert out == 120
     assert any("unusable codec info" in m for m in logged)
+
+
+@pytest.mark.parametrize("codec", ["h264", "hevc"])
+def test_unaligned_left_crop_is_exact(clips, tmp_path, codec):
+    """A stream cropping 2 columns on the left (the *_metadata bitstream filter rewrites the SPS): the frame
+    is cropped exactly as the stream says (not rounded down to keep the planes aligned), so that the codec
+    info's crop offsets place it in the coded picture."""
+    from _clips import ffmpeg_path
+
+    src = clips.make(f"crop_src.{codec}", codec="libx264" if codec == "h264" else "libx265", size="96x64",
+                     frames=4, bframes=0)
+    cropped = tmp_path / f"cropped.{codec}"
+    subprocess.run([ffmpeg_path(), "-v", "error", "-y", "-i", str(src), "-c", "copy", "-bsf:v",
+                    f"{codec}_metadata=crop_left=2:crop_top=2", str(cropped)], check=True, timeout=60)
+    with cvsr.open(src) as r:
+        full = [f.y.copy() for f in r]
+    with cvsr.open(cropped) as r:
+        frames = list(r)
+    assert len(frames) == len(full) == 4
+    for f, y in zip(frames, full):
+        info = f.codec_info
+        assert (info.crop_left, info.crop_top) == (2, 2)
+        assert f.y.shape == (62, 94)
+        assert np.array_equal(f.y, y[2:, 2:])
