@@ -31,8 +31,8 @@ fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPython3_EXECUTABLE="$PWD/.venv/bin/python" >/dev/null
 cmake --build build -j"$(nproc)"
-# The libFuzzer + ASan + UBSan build of FFmpeg's H.264 decoder fuzzer in build/fuzz
-# (tests/native/test_fuzz_replay.py replays the seeds with it); ~1.5 min on 2 cores.
+# The libFuzzer + ASan + UBSan build of FFmpeg's H.264 and HEVC decoder fuzzers in build/fuzz
+# (tests/native/test_fuzz_replay.py replays the seeds with them); ~2.5 min on 2 cores.
 FUZZ_JOBS="$(nproc)" bash scripts/fuzz.sh 0
 
 .venv/bin/pip install -q --disable-pip-version-check --no-build-isolation --no-deps -e .

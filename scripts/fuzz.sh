@@ -22,10 +22,17 @@
 # log to build/fuzz/logs/.  Each run appends a line to docs/fuzzing_runs.tsv
 # (the running total of executions).  Exits 1 if anything was found.
 #
+# Codec: FUZZ_CODEC=h264 (default; as above) or hevc: the HEVC decoder with
+# its export (libavcodec/hevc/codec_info.c), tools/target_dec_hevc_fuzzer,
+# corpus build/fuzz/corpus-hevc (seeds tests/fuzz/corpus/hevc), saved as
+# tests/fuzz/corpus-hevc.tar.xz, reproducers in build/fuzz/crashes-hevc/.
+# Both fuzzers are built in the one build folder, whichever codec is chosen.
+#
 # Environment: FUZZ_JOBS (make jobs, default 2), FUZZ_NICE (default 10),
 # FUZZ_MAX_LEN (default 8192), FUZZ_ARGS (more libFuzzer options),
-# FUZZ_CORPUS (corpus folder, default build/fuzz/corpus), FUZZ_CRASHES
-# (default build/fuzz/crashes); for experiments such as the mutation check
+# FUZZ_CORPUS (corpus folder, default build/fuzz/corpus, for hevc
+# build/fuzz/corpus-hevc), FUZZ_CRASHES (default build/fuzz/crashes, for hevc
+# build/fuzz/crashes-hevc); for experiments such as the mutation check
 # (docs/fuzzing.md): FUZZ_SRC (an FFmpeg tree other than build/ffmpeg-src,
 # used as it is), FUZZ_BUILD (default build/fuzz/obj), FUZZ_NO_LOG=1 (no line
 # in docs/fuzzing_runs.tsv).
@@ -37,14 +44,26 @@ case "$mode" in
     ''|*[!0-9]*) echo "fuzz.sh: SECONDS must be a number, or merge, or coverage" >&2; exit 2 ;;
 esac
 
+codec=${FUZZ_CODEC:-h264}
+fuzz=$root/build/fuzz
+case "$codec" in
+    # export: the file of the codec info export (coverage); suffix: of the
+    # folders and files of this codec in build/fuzz (none for h264, as before)
+    h264) export_src=libavcodec/h264_codec_info.c suffix= ;;
+    hevc) export_src=libavcodec/hevc/codec_info.c suffix=-hevc ;;
+    *) echo "fuzz.sh: FUZZ_CODEC must be h264 or hevc" >&2; exit 2 ;;
+esac
+fuzzers=(tools/target_dec_h264_fuzzer tools/target_dec_hevc_fuzzer)
+
 src=$(readlink -m "${FUZZ_SRC:-$root/build/ffmpeg-src}")
 upstream=$root/build/ffmpeg-upstream
-fuzz=$root/build/fuzz
 obj=$(readlink -m "${FUZZ_BUILD:-$fuzz/obj}")
-bin=$obj/tools/target_dec_h264_fuzzer
-corpus=$(readlink -m "${FUZZ_CORPUS:-$fuzz/corpus}")
-saved=$root/tests/fuzz/corpus-h264.tar.xz
-crashes=$(readlink -m "${FUZZ_CRASHES:-$fuzz/crashes}")
+bin=$obj/tools/target_dec_${codec}_fuzzer
+corpus=$(readlink -m "${FUZZ_CORPUS:-$fuzz/corpus$suffix}")
+seeds=$root/tests/fuzz/corpus/$codec
+saved=$root/tests/fuzz/corpus-$codec.tar.xz
+dict=$root/tests/fuzz/$codec.dict
+crashes=$(readlink -m "${FUZZ_CRASHES:-$fuzz/crashes$suffix}")
 nice_n=${FUZZ_NICE:-10}
 jobs=${FUZZ_JOBS:-2}
 
@@ -68,7 +87,7 @@ if [ ! -f "$libfuzzer" ]; then
 fi
 llvm_bin=$(dirname "$(readlink -f "$(command -v "$cc")")")
 
-# build DIR "CFLAGS" "LDFLAGS": configure (when needed) and make the fuzzer in DIR
+# build DIR "CFLAGS" "LDFLAGS": configure (when needed) and make both fuzzers in DIR
 build() {
     local dir=$1 cflags=$2 ldflags=$3 key old_flags t0
     local flags=(
@@ -80,7 +99,7 @@ build() {
         --disable-everything --disable-network
         --disable-avdevice --disable-avformat --disable-avfilter
         --disable-swscale --disable-swresample --disable-postproc
-        --enable-decoder=h264 --enable-parser=h264
+        --enable-decoder=h264,hevc --enable-parser=h264,hevc
         # target_dec_fuzzer.c links ff_mjpeg_decoder for every decoder: its
         # "#if FFMPEG_DECODER == tiff" compares two undefined names (0 == 0)
         --enable-decoder=mjpeg
@@ -110,12 +129,12 @@ build() {
         mkdir -p "$dir/tools"
         echo "$key" > "$dir/cvsr-fuzz-config"
     fi
-    if ! nice -n "$nice_n" make -s -C "$dir" -j"$jobs" tools/target_dec_h264_fuzzer > "$dir/make.out" 2>&1; then
+    if ! nice -n "$nice_n" make -s -C "$dir" -j"$jobs" "${fuzzers[@]}" > "$dir/make.out" 2>&1; then
         tail -30 "$dir/make.out" >&2
         echo "fuzz.sh: build failed, see $dir/make.out" >&2
         exit 1
     fi
-    echo "fuzz.sh: $dir/tools/target_dec_h264_fuzzer up to date ($(( $(date +%s) - t0 )) s)"
+    echo "fuzz.sh: $dir/tools/target_dec_{h264,hevc}_fuzzer up to date ($(( $(date +%s) - t0 )) s)"
 }
 
 if [ "$mode" = coverage ]; then
@@ -125,27 +144,40 @@ if [ "$mode" = coverage ]; then
     build "$cov" "-fprofile-instr-generate -fcoverage-mapping -gline-tables-only" \
           "-fprofile-instr-generate"
     [ -d "$corpus" ] || { echo "fuzz.sh: no corpus in $corpus" >&2; exit 1; }
-    rm -f "$cov"/*.profraw
+    covbin=$cov/tools/target_dec_${codec}_fuzzer
+    rm -f "$cov"/corpus$suffix.profraw "$cov"/seeds$suffix.profraw "$cov"/regression$suffix-*.profraw
     echo "fuzz.sh: running $(ls "$corpus" | wc -l) corpus files and the regressions once"
-    LLVM_PROFILE_FILE="$cov/corpus.profraw" nice -n "$nice_n" "$cov/tools/target_dec_h264_fuzzer" \
-        -runs=0 -timeout=60 "$corpus" "$root/tests/fuzz/regressions" > "$cov/run.log" 2>&1 || true
-    LLVM_PROFILE_FILE="$cov/seeds.profraw" nice -n "$nice_n" "$cov/tools/target_dec_h264_fuzzer" \
-        -runs=0 -timeout=60 "$root/tests/fuzz/corpus/h264" > "$cov/seeds.log" 2>&1 || true
-    for p in corpus seeds; do
-        "$llvm_bin/llvm-profdata" merge -sparse "$cov/$p.profraw" -o "$cov/$p.profdata"
+    LLVM_PROFILE_FILE="$cov/corpus$suffix.profraw" nice -n "$nice_n" "$covbin" \
+        -runs=0 -timeout=60 "$corpus" > "$cov/run$suffix.log" 2>&1 || true
+    # each regression in a process of its own: one that still crashes (not
+    # fixed yet) writes no profile, and only its own is missing
+    failed=0
+    for r in "$root"/tests/fuzz/regressions/*; do
+        [ -f "$r" ] && [ "${r%.md}" = "$r" ] || continue
+        LLVM_PROFILE_FILE="$cov/regression$suffix-%p.profraw" nice -n "$nice_n" "$covbin" \
+            -timeout=60 "$r" >> "$cov/run$suffix.log" 2>&1 || failed=$((failed + 1))
     done
-    files=("$cov/src/libavcodec/h264_codec_info.c" "$cov/src/tools/target_dec_fuzzer.c")
-    echo "fuzz.sh: seeds only (tests/fuzz/corpus/h264):"
-    "$llvm_bin/llvm-cov" report "$cov/tools/target_dec_h264_fuzzer" -instr-profile="$cov/seeds.profdata" \
-        "${files[0]}" | sed -n '/^Filename/p;/h264_codec_info/p'
+    [ "$failed" = 0 ] || echo "fuzz.sh: $failed regression(s) crashed, their coverage is not counted ($cov/run$suffix.log)"
+    LLVM_PROFILE_FILE="$cov/seeds$suffix.profraw" nice -n "$nice_n" "$covbin" \
+        -runs=0 -timeout=60 "$seeds" > "$cov/seeds$suffix.log" 2>&1 || true
+    shopt -s nullglob
+    profiles=("$cov/corpus$suffix.profraw" "$cov"/regression$suffix-*.profraw)
+    shopt -u nullglob
+    "$llvm_bin/llvm-profdata" merge -sparse "${profiles[@]}" -o "$cov/corpus$suffix.profdata"
+    "$llvm_bin/llvm-profdata" merge -sparse "$cov/seeds$suffix.profraw" -o "$cov/seeds$suffix.profdata"
+    files=("$cov/src/$export_src" "$cov/src/tools/target_dec_fuzzer.c")
+    pattern=${export_src#libavcodec/}
+    echo "fuzz.sh: seeds only (tests/fuzz/corpus/$codec):"
+    "$llvm_bin/llvm-cov" report "$covbin" -instr-profile="$cov/seeds$suffix.profdata" \
+        "${files[0]}" | sed -n "/^Filename/p;\\|$pattern|p"
     echo "fuzz.sh: corpus ($corpus) + regressions:"
-    "$llvm_bin/llvm-cov" report "$cov/tools/target_dec_h264_fuzzer" -instr-profile="$cov/corpus.profdata" \
-        "${files[@]}" | sed -n '/^Filename/p;/h264_codec_info\|target_dec_fuzzer/p'
-    "$llvm_bin/llvm-cov" report "$cov/tools/target_dec_h264_fuzzer" -instr-profile="$cov/corpus.profdata" \
-        -show-functions "${files[0]}" > "$cov/functions.txt"
-    "$llvm_bin/llvm-cov" show "$cov/tools/target_dec_h264_fuzzer" -instr-profile="$cov/corpus.profdata" \
-        -show-line-counts-or-regions "${files[@]}" > "$cov/lines.txt"
-    echo "fuzz.sh: per function: $cov/functions.txt, per line: $cov/lines.txt"
+    "$llvm_bin/llvm-cov" report "$covbin" -instr-profile="$cov/corpus$suffix.profdata" \
+        "${files[@]}" | sed -n "/^Filename/p;\\|$pattern|p;/target_dec_fuzzer/p"
+    "$llvm_bin/llvm-cov" report "$covbin" -instr-profile="$cov/corpus$suffix.profdata" \
+        -show-functions "${files[0]}" > "$cov/functions$suffix.txt"
+    "$llvm_bin/llvm-cov" show "$covbin" -instr-profile="$cov/corpus$suffix.profdata" \
+        -show-line-counts-or-regions "${files[@]}" > "$cov/lines$suffix.txt"
+    echo "fuzz.sh: per function: $cov/functions$suffix.txt, per line: $cov/lines$suffix.txt"
     exit 0
 fi
 
@@ -164,7 +196,7 @@ if [ "$mode" = merge ]; then
     rm -rf "$corpus.merged"
     mkdir "$corpus.merged"
     nice -n "$nice_n" "$bin" -merge=1 -timeout=60 -max_len="${FUZZ_MAX_LEN:-8192}" \
-        "$corpus.merged" "$corpus" > "$fuzz/merge.log" 2>&1
+        "$corpus.merged" "$corpus" > "$fuzz/merge$suffix.log" 2>&1
     echo "fuzz.sh: corpus merged: $(ls "$corpus" | wc -l) -> $(ls "$corpus.merged" | wc -l) files"
     rm -rf "$corpus"
     mv "$corpus.merged" "$corpus"
@@ -177,21 +209,24 @@ fi
 seconds=$mode
 logs=$fuzz/logs
 mkdir -p "$corpus" "$crashes" "$logs"
-cp -n "$root"/tests/fuzz/corpus/h264/* "$corpus"/
+cp -n "$seeds"/* "$corpus"/
 # what earlier sessions found (scripts/fuzz.sh merge saves it)
 [ -f "$saved" ] && tar -C "$corpus" --skip-old-files -xJf "$saved"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
-log=$logs/$stamp.log
+log=$logs/$stamp$suffix.log
 before=$(ls "$crashes" | wc -l)
 corpus_before=$(ls "$corpus" | wc -l)
 
-echo "fuzz.sh: fuzzing for $seconds s (log: $log)"
+dict_arg=()
+[ -f "$dict" ] && dict_arg=(-dict="$dict")
+
+echo "fuzz.sh: fuzzing $codec for $seconds s (log: $log)"
 t0=$(date +%s)
 set +e
 # the fuzzer prints a line per input ("pixels decoded: ..."): left out of the log
 nice -n "$nice_n" "$bin" -max_total_time="$seconds" -max_len="${FUZZ_MAX_LEN:-8192}" \
     -timeout=30 -rss_limit_mb=2560 -print_final_stats=1 -print_coverage=1 \
-    -dict="$root/tests/fuzz/h264.dict" -artifact_prefix="$crashes/" \
+    ${dict_arg[@]+"${dict_arg[@]}"} -artifact_prefix="$crashes/" \
     ${FUZZ_ARGS:-} "$corpus" "$root/tests/fuzz/regressions" 2>&1 | grep -v '^pixels decoded: ' > "$log"
 rc=${PIPESTATUS[0]}
 set -e
@@ -201,8 +236,10 @@ stat() { sed -n "s/^stat::$1: *//p" "$log" | tail -1; }
 execs=$(stat number_of_executed_units)
 rate=$(stat average_exec_per_sec)
 if [ -z "$execs" ]; then
-    execs=$(grep -o '^#[0-9]*' "$log" | tail -1 | tr -d '#')
-    rate=$(grep -o 'exec/s: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+    # no final statistics (FUZZ_ARGS=-fork=N prints none): the last status
+    # line ("#N ..." / "#N: ..."), and the rate over the whole run
+    execs=$(grep -o '^#[0-9]*' "$log" | tail -1 | tr -d '#' || true)
+    rate=$(( ${execs:-0} / (wall > 0 ? wall : 1) ))
 fi
 execs=${execs:-0}
 rate=${rate:-0}
@@ -212,23 +249,34 @@ new_units=$(( $(ls "$corpus" | wc -l) - corpus_before ))
 
 # functions of the export file that libFuzzer's coverage saw (those not
 # inlined away); `fuzz.sh coverage` gives lines and branches
-grep -E '^(UN)?COVERED_FUNC: .*h264_codec_info\.c' "$log" > "$fuzz/coverage_codec_info.txt" || true
-cov_funcs=$(grep -c '^COVERED_FUNC' "$fuzz/coverage_codec_info.txt" || true)
-all_funcs=$(wc -l < "$fuzz/coverage_codec_info.txt")
+covered=$fuzz/coverage_codec_info$suffix.txt
+grep -E "^(UN)?COVERED_FUNC: .*${export_src//./\\.}:" "$log" > "$covered" || true
+cov_funcs=$(grep -c '^COVERED_FUNC' "$covered" || true)
+all_funcs=$(wc -l < "$covered")
 
+# one line per run; codec last (a line without it, from a fuzz.sh before the
+# codec column, is h264 and gets it here)
 runs=$root/docs/fuzzing_runs.tsv
 if [ -z "${FUZZ_NO_LOG:-}" ]; then
     if [ ! -f "$runs" ]; then
-        printf 'date\twall_s\texecutions\texec_per_s\tcrashes\tnew_units\tseries\n' > "$runs"
+        printf 'date\twall_s\texecutions\texec_per_s\tcrashes\tnew_units\tseries\tcodec\n' > "$runs"
+    elif awk -F'\t' 'NR > 1 && NF == 7 { found = 1 } END { exit !found }' "$runs"; then
+        awk -F'\t' -v OFS='\t' 'NR > 1 && NF == 7 { $8 = "h264" } 1' "$runs" > "$runs.tmp" && mv "$runs.tmp" "$runs"
     fi
     series=$(cat "$src/.git/cvsr-series-hash" 2>/dev/null || echo '?')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$stamp" "$wall" "$execs" "$rate" "$found" "$new_units" "$series" >> "$runs"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$stamp" "$wall" "$execs" "$rate" "$found" "$new_units" "$series" \
+        "$codec" >> "$runs"
 fi
-total=$(awk -F'\t' 'NR > 1 { s += $3 } END { print s + 0 }' "$runs" 2>/dev/null || echo 0)
+totals=$(awk -F'\t' 'NR > 1 { c = $8 == "" ? "h264" : $8; s[c] += $3 }
+                     END { for (c in s) printf "%s%s %d", n++ ? ", " : "", c, s[c] }' "$runs" 2>/dev/null || true)
 
 echo "fuzz.sh: $wall s, executions $execs, $rate exec/s, new corpus units $new_units (corpus: $(ls "$corpus" | wc -l) files)"
-echo "fuzz.sh: export functions covered (h264_codec_info.c, not inlined): $cov_funcs/$all_funcs ($fuzz/coverage_codec_info.txt)"
-echo "fuzz.sh: total executions over all runs: $total (docs/fuzzing_runs.tsv)"
+if [ "$all_funcs" -gt 0 ]; then
+    echo "fuzz.sh: export functions covered (${export_src#libavcodec/}, not inlined): $cov_funcs/$all_funcs ($covered)"
+else
+    echo "fuzz.sh: export functions covered: not reported by libFuzzer (-fork mode); see fuzz.sh coverage"
+fi
+echo "fuzz.sh: total executions over all runs, per codec: ${totals:-none} (docs/fuzzing_runs.tsv)"
 if [ "$found" != 0 ]; then
     echo "fuzz.sh: $found crash(es) found (libFuzzer exit $rc), reproducers in $crashes:" >&2
     ls -t "$crashes" | head -n "$found" >&2

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Regenerate the fuzzing seed corpus tests/fuzz/corpus/h264/.
+"""Regenerate the fuzzing seed corpus tests/fuzz/corpus/h264/ (or, with --codec hevc, tests/fuzz/corpus/hevc/).
 
-Tiny Annex-B H.264 streams encoded by the project's ffmpeg (libx264) from
-synthetic frames (a textured picture panning, with a moving square; fading
-for weighted prediction), each in the input format of FFmpeg's
-tools/target_dec_fuzzer.c:
+Tiny Annex-B H.264 streams encoded by the project's ffmpeg (libx264), or HEVC
+streams (libx265), from synthetic frames (a textured picture panning, with a
+moving square; fading for weighted prediction), each in the input format of
+FFmpeg's tools/target_dec_fuzzer.c:
 
     access unit 0, "FUZZ-TAG", access unit 1, "FUZZ-TAG", ..., "FUZZ-TAG", trailer
 
@@ -14,16 +14,16 @@ last packet: a packet without a start code, rejected at once).  The trailer
 picks the threading (single, frame or slice threads), the parser, the
 upstream motion vector export, C-only DSP, flushes, skip_frame; the codec
 info export is on (the fuzzer turns it off only when flags64 has bits 0x20
-and 0x40 both set).  x264's version SEI (~700 bytes) is dropped to keep the
-seeds small.
+and 0x40 both set).  x264's version SEI (~700 bytes) and x265's (~2,300
+bytes) are dropped to keep the seeds small.
 
-The folder also holds inputs the fuzzer found (found-*.bin, kept by this
+The h264 folder also holds inputs the fuzzer found (found-*.bin, kept by this
 script): found-concealment.bin (error concealment of inter macroblocks) and
 found-refmap.bin (slices of one picture with different reference lists),
 paths the encoded seeds do not reach, so that the CI replay
 (tests/native/test_fuzz_replay.py) exercises them (docs/fuzzing.md).
 
-Usage: .venv/bin/python scripts/make_fuzz_corpus.py [--ffmpeg .venv/bin/ffmpeg] [--out DIR]
+Usage: .venv/bin/python scripts/make_fuzz_corpus.py [--codec h264|hevc] [--ffmpeg .venv/bin/ffmpeg] [--out DIR]
 """
 from __future__ import annotations
 
@@ -51,6 +51,8 @@ F_PARSER = 0x1
 F_CAREFUL = 0x4
 F_EXPORT_MVS = 0x80
 F_NO_SIMD = 0x40
+# every encode runs under this (libx265 3.5 can hang on some parameters)
+ENCODE_TIMEOUT = ["timeout", "-s", "KILL", "60"]
 
 SINGLE = dict()
 FRAME2 = dict(flags64=F64_THREADS_2)
@@ -103,6 +105,26 @@ def access_units(stream: bytes):
         vcl = t in (1, 5)
         first_mb_zero = vcl and nal[1] & 0x80  # ue(v) first_mb_in_slice == 0
         if seen_vcl and (t in (6, 7, 8, 9) or first_mb_zero):
+            aus.append(b"".join(b"\x00\x00\x00\x01" + n for n in cur))
+            cur, seen_vcl = [], False
+        cur.append(nal)
+        seen_vcl = seen_vcl or vcl
+    if cur:
+        aus.append(b"".join(b"\x00\x00\x00\x01" + n for n in cur))
+    return aus
+
+
+def hevc_access_units(stream: bytes):
+    """Group HEVC NAL units into access units (Annex B, 4-byte start codes), drop x265's SEI."""
+    aus, cur, seen_vcl = [], [], False
+    for nal in nal_units(stream):
+        t = nal[0] >> 1 & 0x3F
+        if t == 39 and nal[2] == 5:  # prefix SEI user_data_unregistered: x265's version and options
+            continue
+        vcl = t < 32
+        first_slice = vcl and nal[2] & 0x80  # first_slice_segment_in_pic_flag
+        # a VPS, SPS, PPS, AUD or prefix SEI (or a reserved type of these places) after a picture starts the next
+        if seen_vcl and (t in (32, 33, 34, 35, 39) or 41 <= t <= 44 or 48 <= t <= 55 or first_slice):
             aus.append(b"".join(b"\x00\x00\x00\x01" + n for n in cur))
             cur, seen_vcl = [], False
         cur.append(nal)
@@ -173,16 +195,53 @@ STREAMS = [
 ]
 
 
-def encode(ffmpeg, w, h, n, fmt, opts, content):
+# HEVC: name, width, height, frames, pix_fmt, x265 parameters, content, trailers.  x265's defaults
+# otherwise (preset medium: CTU 64, WPP, deblocking, SAO, temporal MVP, merge, open GOP).  The pictures
+# are one CTB row high at CTU 64, so slices=2 only with ctu=16 (x265 3.5 may hang when slices exceed
+# about half the CTB rows); x265 3.5 also aborts ("free(): invalid next size") on pictures narrower
+# than 64 with ctu=16 and on odd 4:4:4 sizes below 64 wide, hence 64x48 and 65x33.  Exported: 8-bit
+# only, chroma residual for 4:2:0 only (luma only for 4:2:2, 4:4:4 and 4:0:0).  WPP rows are what
+# slice threads decode in parallel.
+HEVC_STREAMS = [
+    ("lowdelay", 64, 48, 6, "yuv420p", "bframes=0:ref=2:wpp=0", {}, [SINGLE]),
+    ("bpyramid", 64, 64, 9, "yuv420p", "bframes=3:b-adapt=0:b-pyramid=1:ref=3", {}, [SINGLE, FRAME3]),
+    ("slices", 64, 64, 5, "yuv420p", "ctu=16:slices=2:bframes=1:ref=2", {}, [SINGLE, SLICE2]),
+    ("ctu16", 64, 48, 5, "yuv420p", "ctu=16:bframes=2:ref=2", {}, [SLICE3, FRAME2]),
+    ("mincu16", 64, 48, 5, "yuv420p", "ctu=32:min-cu-size=16:bframes=1", {}, [SINGLE]),
+    ("amp", 64, 64, 5, "yuv420p", "ctu=32:rect=1:amp=1:bframes=1:ref=2", {}, [SINGLE]),
+    ("tskip", 32, 32, 4, "yuv420p", "tskip=1:bframes=0", {}, [SINGLE]),
+    ("lossless", 32, 32, 3, "yuv420p", "lossless=1:bframes=0", {}, [SINGLE, dict(flags=F_NO_SIMD)]),
+    ("culossless", 48, 32, 4, "yuv420p", "cu-lossless=1:bframes=1", {}, [SINGLE]),
+    ("weighted", 48, 48, 6, "yuv420p", "weightp=1:weightb=1:bframes=2:ref=2", dict(fade=True), [FRAME2]),
+    ("skip", 48, 48, 5, "yuv420p", "crf=40:bframes=2", dict(static=True), [SINGLE]),
+    ("yuv444", 32, 32, 4, "yuv444p", "bframes=1", {}, [FRAME2]),
+    ("yuv422", 48, 32, 4, "yuv422p", "bframes=1", {}, [SINGLE]),
+    ("gray", 32, 32, 3, "gray", "bframes=0", {}, [SINGLE]),
+    ("odd", 66, 50, 4, "yuv420p", "bframes=1", {}, [SINGLE]),
+    ("odd444", 65, 33, 3, "yuv444p", "bframes=0", {}, [SINGLE]),
+    ("tenbit", 32, 32, 3, "yuv420p10le", "bframes=0", {}, [SINGLE]),
+    ("parser", 48, 32, 4, "yuv420p", "bframes=1", {}, [dict(flags=F_PARSER | F_CAREFUL)]),
+    # flushes before packets 2 and 4 (3 bits per packet, 0 = flush), then none
+    ("flush", 48, 32, 6, "yuv420p", "bframes=2", {},
+     [dict(flushpattern=((1 << 64) - 1) & ~(0o7 << 6) & ~(0o7 << 12)), dict(skip_frame=8, flags64=F64_THREADS_2)]),
+]
+
+
+def encode(ffmpeg, w, h, n, fmt, opts, content, codec="h264"):
+    """Encode synthetic frames; opts: ffmpeg options for libx264, the -x265-params string for libx265."""
     with tempfile.TemporaryDirectory() as tmp:
-        raw, out = Path(tmp) / "in.yuv", Path(tmp) / "out.h264"
+        raw, out = Path(tmp) / "in.yuv", Path(tmp) / f"out.{codec}"
         raw.write_bytes(frames(w, h, n, fmt, **content))
-        cmd = [ffmpeg, "-v", "error", "-f", "rawvideo", "-pix_fmt", fmt, "-s", f"{w}x{h}", "-r", "25",
-               "-i", str(raw), "-c:v", "libx264", "-preset", "medium", "-threads", "1", "-pix_fmt", fmt, *opts,
-               "-f", "h264", str(out)]
+        if codec == "hevc":
+            enc = ["libx265", "-preset", "medium", "-threads", "1", "-pix_fmt", fmt,
+                   "-x265-params", f"log-level=error:{opts}"]
+        else:
+            enc = ["libx264", "-preset", "medium", "-threads", "1", "-pix_fmt", fmt, *opts]
+        cmd = [*ENCODE_TIMEOUT, ffmpeg, "-v", "error", "-f", "rawvideo", "-pix_fmt", fmt, "-s", f"{w}x{h}",
+               "-r", "25", "-i", str(raw), "-c:v", *enc, "-f", codec, str(out)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode:
-            sys.exit(f"make_fuzz_corpus: {' '.join(cmd)}\n{proc.stderr}")
+            sys.exit(f"make_fuzz_corpus: {' '.join(cmd)} (exit {proc.returncode})\n{proc.stderr}")
         return out.read_bytes()
 
 
@@ -208,16 +267,19 @@ def variant_name(t):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--codec", choices=("h264", "hevc"), default="h264")
     ap.add_argument("--ffmpeg", default=str(REPO / ".venv" / "bin" / "ffmpeg"))
-    ap.add_argument("--out", default=str(REPO / "tests" / "fuzz" / "corpus" / "h264"))
+    ap.add_argument("--out", help="default: tests/fuzz/corpus/CODEC")
     args = ap.parse_args()
-    out = Path(args.out)
+    codec = args.codec
+    out = Path(args.out or REPO / "tests" / "fuzz" / "corpus" / codec)
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.fuzz"):
         old.unlink()
+    split = hevc_access_units if codec == "hevc" else access_units
     total = 0
-    for name, w, h, n, fmt, opts, content, trailers in STREAMS:
-        aus = access_units(encode(args.ffmpeg, w, h, n, fmt, opts, content))
+    for name, w, h, n, fmt, opts, content, trailers in HEVC_STREAMS if codec == "hevc" else STREAMS:
+        aus = split(encode(args.ffmpeg, w, h, n, fmt, opts, content, codec))
         body = b"".join(au + FUZZ_TAG for au in aus)
         for t in trailers:
             data = body + trailer(**t)
@@ -228,10 +290,13 @@ def main():
             total += len(data)
             print(f"{path.name:36s} {w}x{h} {fmt:12s} {len(aus)} AUs {len(data):5d} bytes")
     # two sequences back to back: a new SPS with another size (buffer pool reallocation)
-    a = access_units(encode(args.ffmpeg, 32, 32, 3, "yuv420p", ["-bf", "1"], {}))
-    b = access_units(encode(args.ffmpeg, 48, 64, 3, "yuv420p", ["-bf", "1"], dict(seed=2)))
-    for t in (SINGLE, FRAME2):
+    bf1 = "bframes=1" if codec == "hevc" else ["-bf", "1"]
+    a = split(encode(args.ffmpeg, 32, 32, 3, "yuv420p", bf1, {}, codec))
+    b = split(encode(args.ffmpeg, 48, 64, 3, "yuv420p", bf1, dict(seed=2), codec))
+    for t in (SINGLE, FRAME2) if codec == "h264" else (FRAME2,):
         data = b"".join(au + FUZZ_TAG for au in a + b) + trailer(**t)
+        if len(data) > MAX_SEED:
+            sys.exit(f"make_fuzz_corpus: sizechange is {len(data)} bytes, more than {MAX_SEED}")
         path = out / f"sizechange-{variant_name(t)}.fuzz"
         path.write_bytes(data)
         total += len(data)
