@@ -95,36 +95,33 @@ def nal_units(stream: bytes):
     return nals
 
 
-def access_units(stream: bytes):
-    """Group NAL units into access units (Annex B, 4-byte start codes), drop x264's SEI."""
-    aus, cur, seen_vcl = [], [], False
-    for nal in nal_units(stream):
-        t = nal[0] & 0x1F
-        if t == 6 and nal[1] == 5:  # SEI user_data_unregistered: x264's version string
-            continue
-        vcl = t in (1, 5)
-        first_mb_zero = vcl and nal[1] & 0x80  # ue(v) first_mb_in_slice == 0
-        if seen_vcl and (t in (6, 7, 8, 9) or first_mb_zero):
-            aus.append(b"".join(b"\x00\x00\x00\x01" + n for n in cur))
-            cur, seen_vcl = [], False
-        cur.append(nal)
-        seen_vcl = seen_vcl or vcl
-    if cur:
-        aus.append(b"".join(b"\x00\x00\x00\x01" + n for n in cur))
-    return aus
+def _h264_nal(nal: bytes) -> tuple[bool, bool, bool]:
+    """(drop, vcl, starts an access unit after a picture) of an H.264 NAL unit."""
+    t = nal[0] & 0x1F
+    vcl = t in (1, 5)
+    # SEI user_data_unregistered: x264's version string; first_mb_in_slice == 0 (ue(v) "1")
+    return t == 6 and nal[1] == 5, vcl, t in (6, 7, 8, 9) or (vcl and bool(nal[1] & 0x80))
 
 
-def hevc_access_units(stream: bytes):
-    """Group HEVC NAL units into access units (Annex B, 4-byte start codes), drop x265's SEI."""
+def _hevc_nal(nal: bytes) -> tuple[bool, bool, bool]:
+    """(drop, vcl, starts an access unit after a picture) of an HEVC NAL unit."""
+    t = nal[0] >> 1 & 0x3F
+    vcl = t < 32
+    # prefix SEI user_data_unregistered: x265's version and options.  A VPS, SPS, PPS, AUD or prefix SEI (or a
+    # reserved type of these places), or first_slice_segment_in_pic_flag, after a picture starts the next one.
+    starts = t in (32, 33, 34, 35, 39) or 41 <= t <= 44 or 48 <= t <= 55 or (vcl and bool(nal[2] & 0x80))
+    return t == 39 and nal[2] == 5, vcl, starts
+
+
+def access_units(stream: bytes, codec: str = "h264"):
+    """Group NAL units into access units (Annex B, 4-byte start codes), drop the encoder's version SEI."""
+    classify = _hevc_nal if codec == "hevc" else _h264_nal
     aus, cur, seen_vcl = [], [], False
     for nal in nal_units(stream):
-        t = nal[0] >> 1 & 0x3F
-        if t == 39 and nal[2] == 5:  # prefix SEI user_data_unregistered: x265's version and options
+        drop, vcl, starts = classify(nal)
+        if drop:
             continue
-        vcl = t < 32
-        first_slice = vcl and nal[2] & 0x80  # first_slice_segment_in_pic_flag
-        # a VPS, SPS, PPS, AUD or prefix SEI (or a reserved type of these places) after a picture starts the next
-        if seen_vcl and (t in (32, 33, 34, 35, 39) or 41 <= t <= 44 or 48 <= t <= 55 or first_slice):
+        if seen_vcl and starts:
             aus.append(b"".join(b"\x00\x00\x00\x01" + n for n in cur))
             cur, seen_vcl = [], False
         cur.append(nal)
@@ -276,10 +273,9 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.fuzz"):
         old.unlink()
-    split = hevc_access_units if codec == "hevc" else access_units
     total = 0
     for name, w, h, n, fmt, opts, content, trailers in HEVC_STREAMS if codec == "hevc" else STREAMS:
-        aus = split(encode(args.ffmpeg, w, h, n, fmt, opts, content, codec))
+        aus = access_units(encode(args.ffmpeg, w, h, n, fmt, opts, content, codec), codec)
         body = b"".join(au + FUZZ_TAG for au in aus)
         for t in trailers:
             data = body + trailer(**t)
@@ -291,8 +287,8 @@ def main():
             print(f"{path.name:36s} {w}x{h} {fmt:12s} {len(aus)} AUs {len(data):5d} bytes")
     # two sequences back to back: a new SPS with another size (buffer pool reallocation)
     bf1 = "bframes=1" if codec == "hevc" else ["-bf", "1"]
-    a = split(encode(args.ffmpeg, 32, 32, 3, "yuv420p", bf1, {}, codec))
-    b = split(encode(args.ffmpeg, 48, 64, 3, "yuv420p", bf1, dict(seed=2), codec))
+    a = access_units(encode(args.ffmpeg, 32, 32, 3, "yuv420p", bf1, {}, codec), codec)
+    b = access_units(encode(args.ffmpeg, 48, 64, 3, "yuv420p", bf1, dict(seed=2), codec), codec)
     for t in (SINGLE, FRAME2) if codec == "h264" else (FRAME2,):
         data = b"".join(au + FUZZ_TAG for au in a + b) + trailer(**t)
         if len(data) > MAX_SEED:

@@ -76,23 +76,26 @@ def chroma_mc(ref: np.ndarray, xs: np.ndarray, ys: np.ndarray, mvx: np.ndarray, 
             + (8 - fx) * fy * g(0, 1) + fx * fy * g(1, 1) + 32) >> 6
 
 
-def predict_inter(info, planes_by_decode_index: dict, plane: int, inter: np.ndarray):
-    """Prediction of plane ``plane`` for the blocks selected by ``inter`` (blocks_h, blocks_w) bool.
-
-    Returns (ys, xs, pred): the sample coordinates covered by those blocks in
-    that plane and the (bi-)prediction there (int32).  ``planes_by_decode_index``
-    maps a decode index to the (y, u, v) planes of that decoded picture.
-    """
+def inter_samples(info, plane: int, inter: np.ndarray):
+    """(ys, xs, bys, bxs): the samples of plane ``plane`` (4:2:0 chroma) covered by the 4x4 luma blocks selected
+    by ``inter`` (blocks_h, blocks_w) bool, and the block of each."""
     sub = 1 if plane == 0 else 2
     cell = info.block_size // sub
     height, width = info.blocks_h * cell, info.blocks_w * cell
     yy, xx = np.mgrid[0:height, 0:width]
     by, bx = yy // cell, xx // cell
     sel = inter[by, bx]
-    ys, xs, bys, bxs = yy[sel], xx[sel], by[sel], bx[sel]
-    preds = []
+    return yy[sel], xx[sel], by[sel], bx[sel]
+
+
+def predict_lists(info, planes_by_decode_index: dict, plane: int, samples, mc):
+    """Per list: (prediction of each sample by ``mc(ref_plane, xs, ys, mvx, mvy)`` from the picture its block
+    references, whether the block uses the list); ``samples`` as ``inter_samples`` gives them."""
+    ys, xs, bys, bxs = samples
+    out = []
     for lst in (0, 1):
-        pred = np.full(ys.shape, -1, np.int32)
+        pred = np.zeros(ys.shape, np.int32)
+        use = np.zeros(ys.shape, bool)
         ref_idx = info.ref_idx(lst)
         if ref_idx is not None:
             ref = ref_idx[bys, bxs]
@@ -100,10 +103,21 @@ def predict_inter(info, planes_by_decode_index: dict, plane: int, inter: np.ndar
             for r in np.unique(ref[ref >= 0]):
                 on = ref == r
                 src = planes_by_decode_index[int(info.ref_decode_index[lst][r])][plane]
-                mc = luma_mc if plane == 0 else chroma_mc
                 pred[on] = mc(src, xs[on], ys[on], mv[on, 0], mv[on, 1])
-        preds.append(pred)
-    p0, p1 = preds
-    both = (p0 >= 0) & (p1 >= 0)
-    pred = np.where(both, (p0 + p1 + 1) >> 1, np.where(p0 >= 0, p0, p1))
+            use = ref >= 0
+        out.append((pred, use))
+    return out
+
+
+def predict_inter(info, planes_by_decode_index: dict, plane: int, inter: np.ndarray):
+    """Prediction of plane ``plane`` for the blocks selected by ``inter`` (blocks_h, blocks_w) bool.
+
+    Returns (ys, xs, pred): the sample coordinates covered by those blocks in
+    that plane and the (bi-)prediction there (int32).  ``planes_by_decode_index``
+    maps a decode index to the (y, u, v) planes of that decoded picture.
+    """
+    ys, xs, bys, bxs = inter_samples(info, plane, inter)
+    (p0, use0), (p1, use1) = predict_lists(info, planes_by_decode_index, plane, (ys, xs, bys, bxs),
+                                           luma_mc if plane == 0 else chroma_mc)
+    pred = np.where(use0 & use1, (p0 + p1 + 1) >> 1, np.where(use0, p0, p1))
     return ys, xs, bys, bxs, pred

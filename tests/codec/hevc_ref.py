@@ -25,6 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
+# which samples the blocks cover and which reference each list names: bookkeeping, not prediction
+from h264_ref import inter_samples, predict_lists
+
 BIT_DEPTH = 8
 SHIFT1 = min(4, BIT_DEPTH - 8)  # 0: after the first (or only) filter pass
 SHIFT2 = 6                      # after the second (vertical) pass
@@ -125,29 +128,9 @@ def predict_inter(info, planes_by_decode_index: dict, plane: int, inter: np.ndar
     (bi-)prediction there (int32).  ``planes_by_decode_index`` maps a decode
     index to the (y, u, v) planes of that decoded picture.  Chroma is 4:2:0 only.
     """
-    sub = 1 if plane == 0 else 2
-    cell = info.block_size // sub
-    height, width = info.blocks_h * cell, info.blocks_w * cell
-    yy, xx = np.mgrid[0:height, 0:width]
-    by, bx = yy // cell, xx // cell
-    sel = inter[by, bx]
-    ys, xs, bys, bxs = yy[sel], xx[sel], by[sel], bx[sel]
-    mc = luma_mc if plane == 0 else chroma_mc
-    preds, haves = [], []
-    for lst in (0, 1):
-        # 14-bit intermediates may be negative, so track use with a mask, not a sentinel.
-        pred = np.zeros(ys.shape, np.int32)
-        have = np.zeros(ys.shape, bool)
-        ref_idx = info.ref_idx(lst)
-        if ref_idx is not None:
-            ref = ref_idx[bys, bxs]
-            mv = info.mv(lst)[bys, bxs].astype(np.int32)
-            for r in np.unique(ref[ref >= 0]):
-                on = ref == r
-                src = planes_by_decode_index[int(info.ref_decode_index[lst][r])][plane]
-                pred[on] = mc(src, xs[on], ys[on], mv[on, 0], mv[on, 1])
-            have = ref >= 0
-        preds.append(pred)
-        haves.append(have)
-    pred = weighted_default(preds[0], preds[1], haves[0], haves[1])
+    ys, xs, bys, bxs = inter_samples(info, plane, inter)
+    # the 14-bit intermediates are combined, not 8-bit predictions
+    (p0, use0), (p1, use1) = predict_lists(info, planes_by_decode_index, plane, (ys, xs, bys, bxs),
+                                           luma_mc if plane == 0 else chroma_mc)
+    pred = weighted_default(p0, p1, use0, use1)
     return ys, xs, bys, bxs, pred
