@@ -188,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.set_defaults(func=_cmd_demo)
 
     u = sub.add_parser("upscale", help="x4 super-resolution of a video (the ffmpeg filter's host, from Python)")
-    u.add_argument("input", type=Path, help="source video (H.264 for codec-info alignment)")
+    u.add_argument("input", type=Path, help="source video (H.264 or HEVC for codec-info alignment)")
     u.add_argument("output", type=Path, help="output video; audio streams are copied")
     for option in OPTIONS:  # the filter's options, same values and defaults (cvsr.host.options)
         if option.name == "align":

@@ -58,6 +58,13 @@ def test_parallel_equals_sequential(gop_clip, tmp_path):
     assert _audio_md5(par) == _audio_md5(gop_clip)   # the source's audio packets, copied once, intact
 
 
+def test_input_shorter_than_a_chunk_is_one_piece(gop_clip, tmp_path):
+    """Fewer frames than min_frames: one piece, cut as the whole input (once a failure: the segment muxer
+    rejected the duration meant as "no cut")."""
+    result, a, b, _ = _sequential_and_parallel(gop_clip, tmp_path, min_frames=1000)
+    assert result.chunks == 1 and result.frames == 60 and a == b
+
+
 def test_open_gops_are_not_split_points(clips, tmp_path):
     """x264 open GOPs: I-frames with leading B-frames that reference the previous GOP are keyframes but no
     split points (a piece starting there would lose those B-frames); the output still equals the sequential."""

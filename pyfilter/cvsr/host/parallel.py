@@ -133,7 +133,7 @@ def upscale_parallel(src, dst, workers: int = 2, cluster: str | None = None, min
         if len(firsts) > 1:
             cut += ["-segment_frames", ",".join(str(f) for f in firsts[1:])]
         else:
-            cut += ["-segment_time", "1e9"]
+            cut += ["-segment_time", "1000000000"]   # one piece: the whole input (seconds)
         _run(cut + [pattern], f"cutting {src} at its GOP boundaries")
         pieces = sorted(f for f in os.listdir(work) if f.startswith("in_"))
         if len(pieces) != len(firsts):
