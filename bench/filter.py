@@ -120,7 +120,7 @@ def main() -> int:
     ap.add_argument("--model", default="ciaf-lite", help="registered name or checkpoint path")
     ap.add_argument("--threads", type=int, default=2, help="CPU threads of torch and the backend (both runs)")
     ap.add_argument("--backend", default="auto", choices=("auto", "torch", "openvino"))
-    ap.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
+    ap.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "int8"))
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -2,7 +2,7 @@
 
 Runs ``step`` on a stream of synthetic frames with decoded-MV-like motion and codec-like residual masks
 (see bench/_common.py): torch eager dense, torch sparse (the gather path) and, on the CPU, the OpenVINO
-backend (dense; ``cvsr.runtime.openvino``), interleaved so machine load hits all alike. Prints fps, the
+backend (dense; ``cvsr.runtime.openvino``: f32, bf16 where the CPU has it, int8 where NNCF is installed), interleaved so machine load hits all alike. Prints fps, the
 ratio OpenVINO / torch eager, and the convolutions' achieved GFLOP/s next to this CPU's fp32 GEMM peak
 measured in the same run (``torch.mm`` of 2048^2 matrices, the best a BLAS gets here). fp32 everywhere,
 plus fp16 autocast on CUDA. Untrained weights: speed does not depend on them.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import os
 import sys
 
@@ -67,7 +68,10 @@ def bench_model(name, args, device, dtype, peak=None):
         reps = args.reps if not (MODELS[name][1].channels >= 128 and device == "cpu") else args.big_reps
         fns = {"dense": lambda: run(False), "sparse": lambda: run(True)}
         if device == "cpu" and dtype == "fp32" and openvino_available():
-            for prec in ("f32", "bf16") if bf16_supported() else ("f32",):
+            precs = ("f32", "bf16") if bf16_supported() else ("f32",)
+            if importlib.util.find_spec("nncf"):
+                precs += ("int8",)  # calibrated on the (untrained) model's own synthetic sequence
+            for prec in precs:
                 ov = OpenVINOStep(model, threads=args.threads, precision=prec, cache=False)
                 ov.prepare(h, w)
 

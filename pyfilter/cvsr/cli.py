@@ -165,7 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="combine the reports of earlier runs over disjoint clips (their --out folders) into --out")
     e.add_argument("--backend", choices=("torch", "openvino"), default="torch",
                    help="what runs the dense steps (sparse steps run on torch); rows are named MODEL[BACKEND PRECISION]")
-    e.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="bf16: OpenVINO on a CPU with bf16")
+    e.add_argument("--precision", choices=("fp32", "bf16", "int8"), default="fp32",
+                   help="bf16: OpenVINO on a CPU with bf16; int8: OpenVINO, convolutions quantized (needs nncf)")
     e.set_defaults(func=_cmd_eval)
 
     c = sub.add_parser("card", help="write the model card of packaged weights (cvsr/models/weights/NAME.md) "

@@ -381,6 +381,26 @@ def test_backends_give_the_same_frames(make_clip, tiny_model, tmp_path):
     assert max(int(np.abs(a.astype(int) - b.astype(int)).max()) for a, b in zip(ya, yb)) <= 1
 
 
+def test_precision_int8_in_the_filter(make_clip, tmp_path):
+    """precision=int8 (the OpenVINO backend, convolutions quantized with NNCF on the first run): one frame
+    per frame, same pts, 4x the size, close to fp32's output."""
+    pytest.importorskip("openvino")
+    pytest.importorskip("nncf")
+    src = make_clip("randomaccess", size="64x48", frames=8, ext="nut")
+    outs = {}
+    for precision in ("fp32", "int8"):
+        out = tmp_path / f"{precision}.nut"
+        r = ffmpeg("-v", "verbose", "-copyts", "-i", src, "-vf",
+                   cvsr("ciaf-lite", threads=1, backend="openvino", precision=precision),
+                   "-c:v", "rawvideo", "-enc_time_base", "demux", "-fps_mode", "passthrough", out)
+        assert f"cpu (openvino), {precision}".encode() in r.stderr
+        outs[precision] = (probe_frames(out), decode_yuv(out, 256, 192))
+    (fa, ya), (fb, yb) = outs["fp32"], outs["int8"]
+    assert [f["pts"] for f in fa] == [f["pts"] for f in fb] == [f["pts"] for f in probe_frames(src)]
+    assert len(ya) == len(yb) == 8
+    assert max(float(np.abs(a.astype(int) - b.astype(int)).mean()) for a, b in zip(ya, yb)) < 1.0
+
+
 def test_model_error_mid_run_ends_with_one_line_and_an_error(make_clip, tmp_path):
     """A Python failure inside the host during a run (here: out of memory on a frame far larger than the
     ones before, under an address-space limit) ends ffmpeg with a non-zero status and one actionable error

@@ -58,6 +58,46 @@ def test_bf16_trunk_stays_close_to_fp32_over_a_clip():
     assert err.mean() < 0.3 and err.max() < 3, (err.mean(), err.max())
 
 
+def test_int8_trunk_stays_close_to_fp32_over_a_clip():
+    """int8 convolutions (NNCF, calibrated on the model's own synthetic sequence): the recurrent output stays
+    within a fraction of an 8-bit level on average (held-out quality cost: README, Speed). The quantized IR
+    is cached."""
+    pytest.importorskip("nncf")
+    from cvsr.runtime.openvino import cache_dir
+
+    net = load_model("ciaf-lite", "cpu").eval()
+    ov = OpenVINOStep(net, threads=1, precision="int8")
+    # a picture rather than noise: smooth texture at two scales, panning
+    g = torch.Generator().manual_seed(1)
+    scene = sum(torch.nn.functional.interpolate(torch.rand(1, 3, 60 // c + 2, 80 // c + 2, generator=g),
+                                                scale_factor=c, mode="bicubic")[:, :, :60, :80] / 2
+                for c in (4, 16)).clamp(0, 1)
+    mv = torch.tensor([-1.0, -0.5]).expand(1, 24, 40, 2).contiguous()
+    frames = [(scene[:, :, 20 - i // 2:44 - i // 2, 30 - i:70 - i], mv) for i in range(16)]
+    st_t = st_o = None
+    errs = []
+    for lr, mv in frames:
+        with torch.no_grad():
+            hr_t, st_t = net.step(lr, mv, None, st_t)
+        hr_o, st_o = ov.step(lr, mv, st_o)
+        errs.append(((hr_o - hr_t).abs() * 255).mean().item())
+    err = (hr_o - hr_t).abs() * 255
+    assert max(errs) < 0.6 and err.max() < 6, (errs, err.max())  # measured: 0.19-0.25, max 2.1
+    assert len(list(cache_dir().glob("ciaf-trunk-*-int8*.xml"))) == 1
+
+
+def test_int8_without_nncf_is_a_clear_error(monkeypatch):
+    import sys
+
+    from cvsr.host.runner import make_runner
+
+    monkeypatch.setitem(sys.modules, "nncf", None)  # import nncf raises ImportError
+    with pytest.raises(ValueError, match="precision=int8 needs NNCF.*pip install nncf"):
+        make_runner("ciaf-lite", device="cpu", backend="openvino", precision="int8")
+    with pytest.raises(ValueError, match="precision=int8 runs on the OpenVINO backend"):
+        make_runner("ciaf-lite", device="cpu", backend="torch", precision="int8")
+
+
 def test_precision_auto_and_bf16_resolution():
     from cvsr.host.runner import make_runner as load
     from cvsr.runtime.openvino import bf16_supported

@@ -30,8 +30,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("sparse", "auto", ("auto", "on", "off"),
            "run the residual blocks only where the decoder coded a residual; auto: dense on the CPU, "
            "as the model was trained on CUDA"),
-    Option("precision", "auto", ("auto", "fp32", "fp16", "bf16"),
+    Option("precision", "auto", ("auto", "fp32", "fp16", "bf16", "int8"),
            "arithmetic precision; fp16: CUDA; bf16: the OpenVINO backend on a CPU with bf16 instructions; "
+           "int8: the OpenVINO backend, convolutions quantized (needs nncf); "
            "auto: bf16 where it runs, else fp32"),
     Option("backend", "auto", BACKENDS,
            "what runs the model; auto: OpenVINO on the CPU when installed, else torch"),

@@ -15,7 +15,8 @@ __all__ = ["ModelRunner", "make_runner", "resolve_device"]
 _DEVICES = choices("device")
 _SPARSE = choices("sparse")
 # precision -> dtype of the torch module; bf16 is the OpenVINO trunk's arithmetic, the module stays fp32
-_PRECISIONS = {"auto": torch.float32, "fp32": torch.float32, "fp16": torch.float16, "bf16": torch.float32}
+_PRECISIONS = {"auto": torch.float32, "fp32": torch.float32, "fp16": torch.float16, "bf16": torch.float32,
+               "int8": torch.float32}
 
 
 def resolve_device(device: str) -> torch.device:
@@ -39,7 +40,7 @@ class ModelRunner:
     sparse: bool
     backend: str = "torch"        # what runs dense steps: "torch" or "openvino"
     threads: int = 0              # CPU threads of the backend, 0 = its default
-    precision: str = "fp32"       # fp32, fp16 (CUDA, torch) or bf16 (CPU, OpenVINO); "auto" resolved
+    precision: str = "fp32"       # fp32, fp16 (CUDA, torch), bf16 or int8 (CPU, OpenVINO); "auto" resolved
     runtime: object = field(default=None, repr=False)  # cvsr.runtime.openvino.OpenVINOStep when backend is openvino
 
     def __post_init__(self):
@@ -47,7 +48,7 @@ class ModelRunner:
             from cvsr.runtime.openvino import OpenVINOStep
 
             self.runtime = OpenVINOStep(self.net, threads=self.threads,
-                                        precision="bf16" if self.precision == "bf16" else "f32")
+                                        precision=self.precision if self.precision in ("bf16", "int8") else "f32")
 
     @property
     def scale(self) -> int:
@@ -118,8 +119,9 @@ def make_runner(spec: str, device: str = "auto", sparse: str = "auto", precision
     faster there than the dense backend: README, Speed) and elsewhere does what
     the checkpoint was trained for (its metadata), "on" when it does not say.
     Frames without codec info always run dense.
-    precision: "fp32", "fp16" (CUDA), "bf16" (the OpenVINO backend on a CPU with bf16 instructions) or
-    "auto": bf16 where it can run (held-out cost <= 0.003 dB, 1.3-1.6x faster: README, Speed), else fp32.
+    precision: "fp32", "fp16" (CUDA), "bf16" (the OpenVINO backend on a CPU with bf16 instructions), "int8"
+    (the OpenVINO backend, convolutions quantized with NNCF: README, Speed) or "auto": bf16 where it can run
+    (held-out cost <= 0.003 dB, 1.3-1.6x faster), else fp32.
     backend: "torch", "openvino" (CPU) or "auto" (``cvsr.runtime.resolve_backend``);
     threads: the backend's CPU threads, 0 = its default.
     Raises ValueError for anything the user can fix (unknown name, missing
@@ -151,11 +153,11 @@ def make_runner(spec: str, device: str = "auto", sparse: str = "auto", precision
         from cvsr.runtime.openvino import bf16_supported
 
         precision = "bf16" if backend == "openvino" and bf16_supported() else "fp32"
+    elif precision in ("bf16", "int8") and backend != "openvino":
+        raise ValueError(f"precision={precision} runs on the OpenVINO backend (device=cpu, backend=auto or openvino)")
     elif precision == "bf16":
         from cvsr.runtime.openvino import bf16_supported
 
-        if backend != "openvino":
-            raise ValueError("precision=bf16 runs on the OpenVINO backend (device=cpu, backend=auto or openvino)")
         if not bf16_supported():
             raise ValueError("precision=bf16 needs a CPU with bf16 instructions (AVX512-BF16 or AMX), "
                              "which this one lacks: use precision=fp32")

@@ -12,6 +12,10 @@ Precision: "f32" (agreement with torch ~1e-5, tested) or "bf16" (the CPU's bf16 
 them: ``bf16_supported``). Only the trunk runs in bf16: the sampling positions of the warps, at HR up to
 1280 pixels wide, need fp32 (a bf16 graph of the whole step misplaced them by pixels), and the trunk's
 output is a residual added to the interpolated frame in fp32, so its rounding stays small.
+"int8": the trunk's convolutions quantized after training with OpenVINO's own tool (NNCF, an optional
+dependency: ``pip install nncf``), calibrated on trunk inputs the model itself produces over a synthetic
+moving sequence (``calibration_inputs``: no data needed at run time); the other operations in bf16 where
+the CPU has it, else fp32. The quantized IR is cached next to the f32 one.
 
 Why OpenVINO: measured on the project's 2-core CPU (``../shared/FACTS.md``; ``bench/model.py``) it runs
 small conv nets faster than torch eager, ONNX Runtime and ``torch.compile``, and FFmpeg's ``dnn_processing``
@@ -32,7 +36,10 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["OpenVINOStep", "available", "bf16_supported", "cache_dir"]
+__all__ = ["OpenVINOStep", "available", "bf16_supported", "cache_dir", "calibration_inputs", "PRECISIONS"]
+
+PRECISIONS = ("f32", "bf16", "int8")
+_CALIBRATION = "synth1"  # calibration recipe: part of the int8 cache key
 
 _MAX_SIZES = 2  # compiled sizes kept per model (a resolution change back and forth does not recompile)
 
@@ -80,7 +87,7 @@ def _fingerprint(net: nn.Module) -> str:
 class OpenVINOStep:
     """Dense ``step`` of ``net`` with its trunk on OpenVINO's CPU plugin; one instance per stream.
 
-    threads: inference threads, 0 = OpenVINO's choice (all cores). precision: "f32" or "bf16".
+    threads: inference threads, 0 = OpenVINO's choice (all cores). precision: "f32", "bf16" or "int8".
     cache: folder for converted models (None: ``cache_dir()``; False: no disk cache). Raises
     ``RuntimeError`` when the model cannot be converted or compiled (the caller falls back to torch).
     """
@@ -89,8 +96,13 @@ class OpenVINOStep:
                  cache: Path | None | bool = None):
         import openvino as ov
 
-        if precision not in ("f32", "bf16"):
-            raise ValueError(f"precision must be 'f32' or 'bf16', got {precision!r}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        if precision == "int8":
+            try:
+                import nncf  # noqa: F401
+            except ImportError:
+                raise ValueError("precision=int8 needs NNCF, OpenVINO's quantization tool: pip install nncf") from None
         self._ov = ov
         self.net = net.float().eval()
         self.threads = int(threads)
@@ -103,13 +115,42 @@ class OpenVINOStep:
         self._model = None
         self._compiled: OrderedDict[tuple[int, int], object] = OrderedDict()
 
-    def _ir_path(self) -> Path | None:
+    def _ir_path(self, int8: bool = False) -> Path | None:
         if self.cache is None:
             return None
         version = self._ov.__version__.split("-")[0]
-        return self.cache / f"{type(self.net).__name__.lower()}-trunk-{_fingerprint(self.net)}-ov{version}.xml"
+        kind = f"-int8{_CALIBRATION}" if int8 else ""
+        return self.cache / f"{type(self.net).__name__.lower()}-trunk-{_fingerprint(self.net)}{kind}-ov{version}.xml"
+
+    def _save(self, model, path: Path | None) -> None:
+        if path is not None:
+            tmp = path.with_suffix(f".{os.getpid()}.xml")
+            self._ov.save_model(model, str(tmp), compress_to_fp16=False)
+            os.replace(tmp.with_suffix(".bin"), path.with_suffix(".bin"))
+            os.replace(tmp, path)  # the .xml last: it marks a complete pair
 
     def _convert(self):
+        if self.precision != "int8":
+            return self._convert_f32()
+        path = self._ir_path(int8=True)
+        if path is not None and path.exists():
+            return self._core.read_model(str(path))
+        import contextlib
+        import io
+        import logging
+
+        import nncf
+
+        inputs = calibration_inputs(self.net)
+        nncf.set_log_level(logging.ERROR)
+        # NNCF draws progress bars on stdout: inside ffmpeg that may be the output stream (-f nut -)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            model = nncf.quantize(self._convert_f32(), nncf.Dataset(inputs), subset_size=len(inputs),
+                                  preset=nncf.QuantizationPreset.MIXED)
+        self._save(model, path)
+        return model
+
+    def _convert_f32(self):
         ov = self._ov
         path = self._ir_path()
         if path is not None and path.exists():
@@ -120,11 +161,7 @@ class OpenVINOStep:
             warnings.simplefilter("ignore", FutureWarning)  # torch.export's own pytree deprecations
             program = torch.export.export(_Trunk(self.net), (torch.zeros(1, cin, 16, 16),), dynamic_shapes=(dims,))
             model = ov.convert_model(program)
-        if path is not None:
-            tmp = path.with_suffix(f".{os.getpid()}.xml")
-            ov.save_model(model, str(tmp), compress_to_fp16=False)
-            os.replace(tmp.with_suffix(".bin"), path.with_suffix(".bin"))
-            os.replace(tmp, path)  # the .xml last: it marks a complete pair
+        self._save(model, path)
         return model
 
     def _request(self, h: int, w: int):
@@ -137,7 +174,8 @@ class OpenVINOStep:
                 self._model = self._convert()
             model = self._model.clone()
             model.reshape([1, self.net.head.in_channels, h, w])
-            config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": self.precision}
+            hint = self.precision if self.precision != "int8" else "bf16" if bf16_supported() else "f32"
+            config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": hint}
             if self.threads:
                 config["INFERENCE_NUM_THREADS"] = self.threads
             compiled = self._core.compile_model(model, "CPU", config)
@@ -166,6 +204,49 @@ class OpenVINOStep:
             raise ValueError(f"lr must be (1, 3, h, w), got shape {tuple(lr.shape)}")
         with torch.no_grad():
             return self.net.step(lr.float(), mv_field, None, state, trunk=self.trunk)
+
+
+def calibration_inputs(net: nn.Module, frames: int = 24, size: tuple[int, int] = (96, 160),
+                       seed: int = 0) -> list[np.ndarray]:
+    """Trunk inputs for int8 calibration, made by ``net`` itself (torch, fp32) stepping through a synthetic
+    sequence: a textured scene (smooth noise at several scales, hard-edged shapes, a gradient) panning by a
+    constant sub-pixel motion, with that motion as the motion field, the recurrent state carried, as in a
+    coded stream (``frames`` inputs of ``size``). Deterministic (``seed``)."""
+    h, w = size
+    rng = np.random.default_rng(seed)
+    big_h, big_w = h + frames * 2 + 8, w + frames * 3 + 8
+    scene = np.zeros((3, big_h, big_w), np.float32)
+    for cell in (4, 12, 40):  # smooth noise, upsampled per octave
+        g = rng.random((3, big_h // cell + 2, big_w // cell + 2), dtype=np.float32)
+        g = torch.nn.functional.interpolate(torch.from_numpy(g)[None], scale_factor=cell, mode="bicubic",
+                                            align_corners=False)[0, :, :big_h, :big_w].numpy()
+        scene += g / 3
+    yy, xx = np.mgrid[:big_h, :big_w].astype(np.float32)
+    for _ in range(12):  # flat shapes with hard edges
+        cy, cx, r = rng.random() * big_h, rng.random() * big_w, 4 + rng.random() * 20
+        scene[:, (yy - cy) ** 2 + (xx - cx) ** 2 < r * r] = rng.random((3, 1), dtype=np.float32)
+    scene = np.clip(0.1 + 0.8 * scene + 0.1 * (xx / big_w), 0, 1)
+    dy, dx = 1.25, 2.5  # motion of the content per frame, pixels
+    # motion vectors point into the previous frame, as a codec's do: where the content was
+    field = torch.tensor([-dx, -dy], dtype=torch.float32).expand(1, h, w, 2).contiguous()
+    out: list[np.ndarray] = []
+
+    def capture(x):
+        out.append(x.detach().numpy().copy())
+        return net.trunk(x)
+
+    state = None
+    with torch.no_grad():
+        for i in range(frames):
+            y0, x0 = big_h - h - 4 - dy * i, big_w - w - 4 - dx * i  # content moves by +motion
+            grid = torch.from_numpy(scene)[None]
+            theta = torch.tensor([[[w / big_w, 0, (2 * x0 + w) / big_w - 1],
+                                   [0, h / big_h, (2 * y0 + h) / big_h - 1]]], dtype=torch.float32)
+            pos = torch.nn.functional.affine_grid(theta, (1, 3, h, w), align_corners=False)
+            lr = torch.nn.functional.grid_sample(grid, pos, mode="bilinear", align_corners=False)
+            lr = torch.round(lr * 255) / 255
+            _, state = net.step(lr, field if state is not None else None, None, state, trunk=capture)
+    return out
 
 
 @functools.lru_cache(maxsize=1)
