@@ -33,8 +33,7 @@ def lsan_runtime() -> str | None:
 
 def run_under_lsan(cmd: list[str], tmp_path: Path) -> tuple[subprocess.CompletedProcess, str]:
     runtime = lsan_runtime()
-    if runtime is None:
-        pytest.skip("gcc has no LeakSanitizer runtime (liblsan)")
+    assert runtime, "gcc's LeakSanitizer runtime (liblsan, with gcc) is missing: run ./setup.sh"
     log = tmp_path / "lsan"
     env = dict(os.environ, LD_PRELOAD=runtime, PYTHONMALLOC="malloc",
                # the DWARF unwinder: the interpreter and extension modules have no frame pointers, and
