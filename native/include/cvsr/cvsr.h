@@ -191,6 +191,38 @@ CVSR_API const CvsrLayout *cvsr_layout(const char *name);
 
 /** Enum and flag constants of codec_info.h, by name ("AV_CODEC_INFO_BLOCK_SKIP"); 0 and *found = 0 if unknown. */
 CVSR_API int64_t cvsr_constant(const char *name, int *found);
+/*
+ * CPU kernels of the inference path (native/src/kernels.c; pyfilter/cvsr/ops/_cpu.py calls them, each
+ * is tested against a torch reference).  float32 planes, one image, planar (C, H, W), rows contiguous;
+ * rows split over `threads` threads (<= 1: the calling thread alone).  Return 0, or -1 for a bad size,
+ * -2 when out of memory.
+ */
+
+/** Bilinear backward warp, positions clamped to the frame: dst[c, y, x] = src[c, y + flow[y, x, 1], x + flow[y, x, 0]]
+ *  (flow (height, width, 2) in pixels; cvsr.ops.warp with padding "border"). */
+CVSR_API int cvsr_warp_bilinear(const float *src, int channels, int height, int width, const float *flow,
+                                float *dst, int threads);
+
+/** The fed-back detail of a recurrent step: space_to_depth(warp(hr, scale * flow repeated over each
+ *  scale x scale block) - upsample(lr), scale), lr (channels, height, width), hr and the upsampling
+ *  scale times larger (bilinear, half-pixel centres), detail (channels * scale^2, height, width);
+ *  flow (height, width, 2) LR pixels, or NULL for none. */
+CVSR_API int cvsr_feedback_detail(const float *hr, const float *lr, int channels, int height, int width,
+                                  int scale, const float *flow, float *detail, int threads);
+
+/** hr = depth_to_space(res, scale) + upsample(lr): the output of a step (res (channels * scale^2, height, width)). */
+CVSR_API int cvsr_upsample_add(const float *res, const float *lr, int channels, int height, int width,
+                               int scale, float *hr, int threads);
+
+/** RGB in [0, 1] (clamped) -> 8-bit Y (height, width), U, V (ceil(height / 2), ceil(width / 2)):
+ *  Y = matrix[0:3] . rgb + offset[0], chroma from the 2x2 mean RGB (matrix rows 1, 2), rounded half up. */
+CVSR_API int cvsr_rgb_to_yuv420(const float *rgb, int height, int width, const float *matrix,
+                                const float *offset, uint8_t *y, uint8_t *u, uint8_t *v, int threads);
+
+/** 8-bit 4:2:0 -> RGB (3, height, width) clamped to [0, 1]: rgb = matrix . (ycc - offset), chroma
+ *  upsampled x2 bilinearly (sample centres at 2 i + 1/2, edge samples repeated). */
+CVSR_API int cvsr_yuv420_to_rgb(const uint8_t *y, const uint8_t *u, const uint8_t *v, int height, int width,
+                                const float *matrix, const float *offset, float *rgb);
 /* cffi-cdef-end */
 
 #ifdef __cplusplus

@@ -6,8 +6,8 @@ model's device: chroma is upsampled bilinearly with sample centres at
 averaging 2x2 blocks.  Odd luma sizes are handled by repeating the last
 row/column of the chroma grid and cropping.
 
-The torch versions serve CUDA; on the CPU the host uses the numpy versions
-(same arithmetic in float32; rounding half up instead of half to even).
+The torch versions serve CUDA; on the CPU the host uses the ``*_np`` versions on numpy arrays (C kernels,
+same arithmetic in float32; rounding half up instead of half to even).
 """
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from cvsr.color import RGB_TO_YCC, YCC_OFFSET
+
+from ..ops import _cpu
 
 __all__ = ["yuv420_to_rgb", "rgb_to_yuv420", "yuv420_to_rgb_np", "rgb_to_yuv420_np"]
 
@@ -72,58 +74,20 @@ def rgb_to_yuv420(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.
     return luma, chroma[0], chroma[1]
 
 
-# -- numpy versions for the CPU: single-threaded and steady (torch's element-wise kernels wait for
-#    their OpenMP team, which costs a lot on a CPU shared with other work).
+# -- the CPU versions: C kernels (native/src/kernels.c through ``cvsr.ops._cpu``), one single-threaded pass
+#    per plane (numpy took ~4-8 ms for a 1280x720 output in a dozen passes; torch's element-wise kernels
+#    wait for their OpenMP team, which costs a lot on a CPU shared with the model's backend).
 
-_RGB_TO_YCC_NP = (_RGB_TO_YCC * 255.0).numpy().astype(np.float32)
-_YCC_TO_RGB_NP = (_YCC_TO_RGB / 255.0).numpy().astype(np.float32)
-_YCC_OFFSET_NP = _YCC_OFFSET.numpy().astype(np.float32)
-
-
-def _upsample2_np(planes: np.ndarray) -> np.ndarray:
-    """(c, h, w) float32 -> (c, 2h, 2w), the same bilinear x2 as ``_upsample2``."""
-    p = np.pad(planes, ((0, 0), (1, 1), (1, 1)), mode="edge")
-    c, h, w = planes.shape
-    rows = np.empty((c, 2 * h, w + 2), np.float32)
-    rows[:, 0::2] = 0.75 * p[:, 1:-1] + 0.25 * p[:, :-2]
-    rows[:, 1::2] = 0.75 * p[:, 1:-1] + 0.25 * p[:, 2:]
-    out = np.empty((c, 2 * h, 2 * w), np.float32)
-    out[:, :, 0::2] = 0.75 * rows[:, :, 1:-1] + 0.25 * rows[:, :, :-2]
-    out[:, :, 1::2] = 0.75 * rows[:, :, 1:-1] + 0.25 * rows[:, :, 2:]
-    return out
-
-
-def _mix(planes, matrix: np.ndarray, offset: np.ndarray) -> np.ndarray:
-    """(k, ...) = matrix (k, 3) x 3 planes + offset, in place-friendly passes."""
-    out = np.empty((matrix.shape[0],) + planes[0].shape, np.float32)
-    for k in range(matrix.shape[0]):
-        np.multiply(planes[0], matrix[k, 0], out=out[k])
-        out[k] += planes[1] * matrix[k, 1]
-        out[k] += planes[2] * matrix[k, 2]
-        out[k] += offset[k]
-    return out
+_RGB_TO_YCC_F32 = np.ascontiguousarray((_RGB_TO_YCC * 255.0).numpy(), np.float32)
+_YCC_TO_RGB_F32 = np.ascontiguousarray((_YCC_TO_RGB / 255.0).numpy(), np.float32)
+_YCC_OFFSET_F32 = np.ascontiguousarray(_YCC_OFFSET.numpy(), np.float32)
 
 
 def yuv420_to_rgb_np(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Y (h, w), U and V (ceil(h/2), ceil(w/2)) uint8 -> (1, 3, h, w) float32 RGB in [0, 1]."""
-    h, w = y.shape
-    chroma = _upsample2_np(np.stack((u, v)).astype(np.float32))[:, :h, :w]
-    ycc = (y.astype(np.float32), chroma[0], chroma[1])
-    rgb = _mix(ycc, _YCC_TO_RGB_NP, -(_YCC_TO_RGB_NP @ _YCC_OFFSET_NP))
-    return np.clip(rgb, 0.0, 1.0, out=rgb)[None]
+    return _cpu.yuv420_to_rgb(y, u, v, _YCC_TO_RGB_F32, _YCC_OFFSET_F32)[None]
 
 
 def rgb_to_yuv420_np(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(1, 3, h, w) float RGB in [0, 1] -> Y (h, w), U, V (ceil(h/2), ceil(w/2)) uint8."""
-    rgb = np.clip(rgb[0], 0.0, 1.0, dtype=np.float32)
-    _, h, w = rgb.shape
-    luma = _mix(rgb, _RGB_TO_YCC_NP[:1], _YCC_OFFSET_NP[:1] + 0.5)[0]
-    if h % 2 or w % 2:
-        rgb = np.pad(rgb, ((0, 0), (0, h % 2), (0, w % 2)), mode="edge")
-    mean = rgb[:, 0::2, 0::2] + rgb[:, 1::2, 0::2]
-    mean += rgb[:, 0::2, 1::2]
-    mean += rgb[:, 1::2, 1::2]
-    mean *= 0.25
-    chroma = _mix(mean, _RGB_TO_YCC_NP[1:], _YCC_OFFSET_NP[1:] + 0.5)
-    # + 0.5 then truncation: round half up
-    return tuple(np.clip(p, 0, 255, out=p).astype(np.uint8) for p in (luma, chroma[0], chroma[1]))
+    """(1, 3, h, w) float RGB in [0, 1] -> Y (h, w), U, V (ceil(h/2), ceil(w/2)) uint8 (rounding half up)."""
+    return _cpu.rgb_to_yuv420(rgb[0], _RGB_TO_YCC_F32, _YCC_OFFSET_F32)

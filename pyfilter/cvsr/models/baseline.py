@@ -24,5 +24,4 @@ class BaselineConfig(CIAFConfig):
 class Baseline(CIAF):
     """CIAF with ``align`` = identity. See ``cvsr.models.ciaf`` for shapes, units and state."""
 
-    def align(self, x: torch.Tensor, mv_field: torch.Tensor | None) -> torch.Tensor:
-        return x
+    motion_aligned = False

@@ -55,7 +55,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..ops import ResblockPlan, degrade_tensor, resblocks_ref, sparse_resblocks, warp
+from ..ops import (ResblockPlan, degrade_tensor, feedback_detail, hr_flow, resblocks_ref, sparse_resblocks,
+                   upsample_add, warp)
 
 __all__ = ["CIAF", "CIAFConfig", "CIAFState", "ClipOutput", "gumbel_temperature", "sparsity_weight",
            "sparsity_loss"]
@@ -164,19 +165,19 @@ class CIAF(nn.Module):
         self.mask_net = MaskPredictor(config.mask_channels)
 
     # -- pieces a subclass may change ----------------------------------------------------------
+    motion_aligned = True  # False: previous-frame data is used at the same position (``Baseline``)
+
     def align(self, x: torch.Tensor, mv_field: torch.Tensor | None) -> torch.Tensor:
         """Backward-warp previous-frame data (n, c, h, w) to the current frame with the MV field."""
-        if mv_field is None:
+        if mv_field is None or not self.motion_aligned:
             return x
         return warp(x, mv_field, padding="border")  # interpolates in fp32 for fp16 features
 
     def align_hr(self, hr: torch.Tensor, mv_field: torch.Tensor | None) -> torch.Tensor:
         """Backward-warp the previous output (n, 3, s*h, s*w) with the LR MV field scaled to HR pixels."""
-        if mv_field is None:
-            return self.align(hr, None)
-        s = self.config.scale
-        flow = mv_field.repeat_interleave(s, dim=1).repeat_interleave(s, dim=2) * s
-        return self.align(hr, flow)
+        if mv_field is None or not self.motion_aligned:
+            return hr
+        return self.align(hr, hr_flow(mv_field, self.config.scale))
 
     # -- one recurrent step -------------------------------------------------------------------
     def initial_state(self, lr: torch.Tensor) -> CIAFState:
@@ -193,7 +194,9 @@ class CIAF(nn.Module):
         "masked" (dense convs, branch multiplied by the mask; the training path) or "auto" ("gather"
         without autograd, else "masked"). Float masks always use "masked".
         trunk: a callable standing in for ``self.trunk`` on dense steps (an inference backend,
-        ``cvsr.runtime``); the alignment, interpolation and fed-back detail around it stay here.
+        ``cvsr.runtime``): it takes the list of trunk inputs (LR frame, aligned features[, fed-back detail]),
+        which it concatenates itself, and returns (features, output residual); the alignment,
+        interpolation and fed-back detail around it stay here.
         """
         self._check_inputs(lr, mv_field, residual_mask, state)
         if sparse_impl not in ("auto", "gather", "masked"):
@@ -202,29 +205,29 @@ class CIAF(nn.Module):
             state = self.initial_state(lr)
             residual_mask = None  # nothing to reuse: compute everything
         feat_prop = self.align(state.feat, mv_field)
-        s = self.config.scale
-        lr_up = F.interpolate(lr, scale_factor=s, mode=self.config.lr_upsample, align_corners=False)
+        s, mode = self.config.scale, self.config.lr_upsample
         inputs = [lr, feat_prop]
-        hr_prop = None
+        hr_prop = None  # the aligned previous output itself: only sparse steps reuse it (``_reuse_output``)
         if self.config.hr_feedback:
             if state.hr is None:
                 detail = lr.new_zeros((lr.shape[0], 3 * s * s, *lr.shape[2:]))
+            elif residual_mask is not None and self.config.skip_fill == "warped":
+                hr_prop = self.align_hr(state.hr, mv_field).to(lr.dtype)
+                detail = F.pixel_unshuffle(hr_prop - F.interpolate(lr, scale_factor=s, mode=mode,
+                                                                   align_corners=False), s)
             else:
-                hr_prop = self.align_hr(state.hr, mv_field).to(lr_up.dtype)
-                detail = F.pixel_unshuffle(hr_prop - lr_up, s)
+                detail = feedback_detail(state.hr, lr, mv_field if self.motion_aligned else None, s, mode)
             inputs.append(detail)
-        dtype = self.head.weight.dtype  # an fp16 model takes fp32 frames too (autocast runs fp32 weights)
-        x = torch.cat([t.to(dtype) for t in inputs], dim=1)
-        if trunk is None or residual_mask is not None:
-            # channels_last: 2.4x (32 ch) and 1.4x (128 ch) faster 3x3 convs than NCHW on the 2-core CPU
-            # (oneDNN), and the sparse path then reads the features without a copy; a backend's trunk
-            # takes the concatenation as it is (contiguous NCHW)
-            x = x.contiguous(memory_format=torch.channels_last)
         if trunk is not None and residual_mask is None:
-            feat, res = trunk(x)
+            feat, res = trunk(inputs)
         else:
+            dtype = self.head.weight.dtype  # an fp16 model takes fp32 frames too (autocast runs fp32 weights)
+            x = torch.cat([t.to(dtype) for t in inputs], dim=1)
+            # channels_last: 2.4x (32 ch) and 1.4x (128 ch) faster 3x3 convs than NCHW on the 2-core CPU
+            # (oneDNN), and the sparse path then reads the features without a copy
+            x = x.contiguous(memory_format=torch.channels_last)
             feat, res = self.trunk(x, feat_prop, residual_mask, sparse_impl)
-        hr = F.pixel_shuffle(res, s).add_(lr_up.to(res.dtype))
+        hr = upsample_add(res, lr, s, mode)
         if hr_prop is not None and residual_mask is not None and self.config.skip_fill == "warped":
             hr = self._reuse_output(hr, self.back_project(hr_prop, lr), residual_mask)
         return hr, CIAFState(feat, lr, hr if self.config.hr_feedback else None)

@@ -62,15 +62,26 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cvsr" / "openvino"
 
 
+_GRAPH = "parts1"  # what the converted graph takes and gives (part of the cache key): see _Trunk
+
+
 class _Trunk(nn.Module):
-    """The converted graph: ``net.trunk`` (head, residual blocks, tail), x -> (features, output residual)."""
+    """The converted graph: ``net.trunk`` (head, residual blocks, tail) on the concatenation of the step's
+    trunk inputs, (LR frame, aligned features[, fed-back detail]) -> (features, output residual). The
+    concatenation is in the graph, where OpenVINO does it in place of a separate copy."""
 
     def __init__(self, net: nn.Module):
         super().__init__()
         self.net = net
 
-    def forward(self, x):
-        return self.net.trunk(x)
+    def forward(self, *parts):
+        return self.net.trunk(torch.cat(parts, dim=1))
+
+
+def _trunk_parts(net: nn.Module) -> list[int]:
+    """Channels of each trunk input: the LR frame, the features[, the fed-back detail]."""
+    cfg = net.config
+    return [3, cfg.channels] + ([3 * cfg.scale * cfg.scale] if cfg.hr_feedback else [])
 
 
 def _fingerprint(net: nn.Module) -> str:
@@ -120,7 +131,8 @@ class OpenVINOStep:
             return None
         version = self._ov.__version__.split("-")[0]
         kind = f"-int8{_CALIBRATION}" if int8 else ""
-        return self.cache / f"{type(self.net).__name__.lower()}-trunk-{_fingerprint(self.net)}{kind}-ov{version}.xml"
+        return self.cache / (f"{type(self.net).__name__.lower()}-trunk-{_fingerprint(self.net)}{kind}-{_GRAPH}"
+                             f"-ov{version}.xml")
 
     def _save(self, model, path: Path | None) -> None:
         if path is not None:
@@ -155,11 +167,12 @@ class OpenVINOStep:
         path = self._ir_path()
         if path is not None and path.exists():
             return self._core.read_model(str(path))
-        cin = self.net.head.in_channels
-        dims = {2: torch.export.Dim("h", min=1, max=16384), 3: torch.export.Dim("w", min=1, max=16384)}
+        parts = _trunk_parts(self.net)
+        h, w = torch.export.Dim("h", min=1, max=16384), torch.export.Dim("w", min=1, max=16384)
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # torch.export's own pytree deprecations
-            program = torch.export.export(_Trunk(self.net), (torch.zeros(1, cin, 16, 16),), dynamic_shapes=(dims,))
+            program = torch.export.export(_Trunk(self.net), tuple(torch.zeros(1, c, 16, 16) for c in parts),
+                                          dynamic_shapes=(tuple({2: h, 3: w} for _ in parts),))  # *parts
             model = ov.convert_model(program)
         self._save(model, path)
         return model
@@ -173,7 +186,7 @@ class OpenVINOStep:
             if self._model is None:
                 self._model = self._convert()
             model = self._model.clone()
-            model.reshape([1, self.net.head.in_channels, h, w])
+            model.reshape({i: [1, c, h, w] for i, c in enumerate(_trunk_parts(self.net))})
             hint = self.precision if self.precision != "int8" else "bf16" if bf16_supported() else "f32"
             config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": hint}
             if self.threads:
@@ -192,10 +205,11 @@ class OpenVINOStep:
         """Convert and compile for an (h, w) input now rather than at the first frame of that size."""
         self._request(h, w)
 
-    def trunk(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``CIAF.trunk`` on OpenVINO: x (1, cin, h, w) fp32 -> (features, output residual)."""
-        x = x.float().contiguous()
-        out = self._request(*x.shape[2:]).infer([x.numpy()])  # outputs are copies (share_outputs=False)
+    def trunk(self, parts: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """``CIAF.trunk`` on OpenVINO: the trunk inputs (1, c_i, h, w) fp32 -> (features, output residual)."""
+        arrays = [p.float().contiguous().numpy() for p in parts]
+        # the inputs are read in place (nothing changes them during the call); the outputs are copies
+        out = self._request(*arrays[0].shape[2:]).infer(arrays, share_inputs=True)
         return torch.from_numpy(np.asarray(out[0])), torch.from_numpy(np.asarray(out[1]))
 
     def step(self, lr: torch.Tensor, mv_field: torch.Tensor | None, state):
@@ -207,7 +221,7 @@ class OpenVINOStep:
 
 
 def calibration_inputs(net: nn.Module, frames: int = 24, size: tuple[int, int] = (96, 160),
-                       seed: int = 0) -> list[np.ndarray]:
+                       seed: int = 0) -> list[list[np.ndarray]]:
     """Trunk inputs for int8 calibration, made by ``net`` itself (torch, fp32) stepping through a synthetic
     sequence: a textured scene (smooth noise at several scales, hard-edged shapes, a gradient) panning by a
     constant sub-pixel motion, with that motion as the motion field, the recurrent state carried, as in a
@@ -229,11 +243,11 @@ def calibration_inputs(net: nn.Module, frames: int = 24, size: tuple[int, int] =
     dy, dx = 1.25, 2.5  # motion of the content per frame, pixels
     # motion vectors point into the previous frame, as a codec's do: where the content was
     field = torch.tensor([-dx, -dy], dtype=torch.float32).expand(1, h, w, 2).contiguous()
-    out: list[np.ndarray] = []
+    out: list[list[np.ndarray]] = []
 
-    def capture(x):
-        out.append(x.detach().numpy().copy())
-        return net.trunk(x)
+    def capture(parts):
+        out.append([p.detach().float().contiguous().numpy().copy() for p in parts])
+        return net.trunk(torch.cat(parts, dim=1))
 
     state = None
     with torch.no_grad():
