@@ -354,48 +354,6 @@ static inline void add_row(float *restrict out, const float *r, int width, int s
             out[x * s + j] += r[j * lr_plane + x];
 }
 
-typedef struct UpsampleAddCtx {
-    const float *res, *lr;
-    float *hr;
-    int channels, height, width, scale;
-} UpsampleAddCtx;
-
-/* rows: (channel, HR row) pairs, channel-major */
-CVSR_CLONES static int upsample_add_rows(void *arg, int start, int end)
-{
-    const UpsampleAddCtx *k = arg;
-    const int s = k->scale, width = k->width, H = k->height * s, W = width * s;
-    const size_t lr_plane = (size_t)k->height * width;
-    Upsampler u;
-    if (upsampler_init(&u, k->height, width, s))
-        return -2;
-    for (int row = start; row < end; row++) {
-        const int c = row / H, Y = row % H, y = Y / s, i = Y % s;
-        RowCache *rc = &u.rc[c < 3 ? c : 2];
-        if (Y == 0 || row == start)
-            rc->row[0] = rc->row[1] = -1;  /* a new plane */
-        float *out = k->hr + ((size_t)c * H + Y) * W;
-        upsample_row(rc, k->lr + c * lr_plane, width, &u.ax, &u.ay, W, Y, out);
-        /* depth-to-space: channel (c s + i) s + j at LR (y, x) -> HR (Y, x s + j) */
-        const float *r = k->res + ((size_t)(c * s + i) * s) * lr_plane + (size_t)y * width;
-        if (s == 4)
-            add_row(out, r, width, 4, lr_plane);
-        else
-            add_row(out, r, width, s, lr_plane);
-    }
-    upsampler_free(&u);
-    return 0;
-}
-
-int cvsr_upsample_add(const float *res, const float *lr, int channels, int height, int width, int scale,
-                      float *hr, int threads)
-{
-    if (channels < 1 || height < 1 || width < 1 || scale < 1)
-        return -1;
-    UpsampleAddCtx k = {res, lr, hr, channels, height, width, scale};
-    return parallel_rows(upsample_add_rows, &k, channels * height * scale, threads);
-}
-
 static inline uint8_t to_u8(float v)
 {
     /* v already has + 0.5: truncation rounds half up; clamp first (NaN -> 0); through int, which
@@ -409,46 +367,134 @@ typedef struct ToYuvCtx {
     int height, width;
 } ToYuvCtx;
 
-/* rows: chroma rows, each with its one or two luma rows */
-CVSR_CLONES static int rgb_to_yuv420_rows(void *arg, int start, int end)
+/* Chroma row cy with its one or two luma rows (a missing second row repeats the first). buf: 6 (width
+ * rounded up to even) floats: the two rows of each plane, clamped once, the edge sample repeated. */
+static inline void yuv_row_pair(const ToYuvCtx *k, int cy, float *buf)
 {
-    const ToYuvCtx *k = arg;
-    const int height = k->height, width = k->width, cw = (width + 1) / 2;
+    const int height = k->height, width = k->width, cw = (width + 1) / 2, w2 = 2 * cw;
     const size_t plane = (size_t)height * width;
     const float *m = k->matrix;
     const float o0 = k->offset[0] + 0.5f, o1 = k->offset[1] + 0.5f, o2 = k->offset[2] + 0.5f;
-    float *mean = malloc(sizeof(float) * 3 * cw);
-    if (!mean)
-        return -2;
-    for (int cy = start; cy < end; cy++) {
-        for (int y = 2 * cy; y < 2 * cy + 2 && y < height; y++) {
-            const float *restrict r = k->rgb + (size_t)y * width, *restrict g = r + plane, *restrict b = g + plane;
-            uint8_t *restrict out = k->y + (size_t)y * width;
+    const int rows = 2 * cy + 1 < height ? 2 : 1;
+    for (int c = 0; c < 3; c++)
+        for (int r = 0; r < 2; r++) {
+            const float *restrict in = k->rgb + c * plane + (size_t)(2 * cy + (r < rows ? r : 0)) * width;
+            float *restrict out = buf + (2 * c + r) * w2;
             for (int x = 0; x < width; x++)
-                out[x] = to_u8(m[0] * clampf(r[x], 0.0f, 1.0f) + m[1] * clampf(g[x], 0.0f, 1.0f) +
-                               m[2] * clampf(b[x], 0.0f, 1.0f) + o0);
+                out[x] = clampf(in[x], 0.0f, 1.0f);
+            out[w2 - 1] = out[width - 1];
         }
-        /* chroma of the 2x2 mean RGB (edge samples repeated for odd sizes) */
-        const int y1 = 2 * cy + 1 < height ? 2 * cy + 1 : 2 * cy;
-        for (int c = 0; c < 3; c++) {
-            const float *restrict p0 = k->rgb + c * plane + (size_t)(2 * cy) * width;
-            const float *restrict p1 = k->rgb + c * plane + (size_t)y1 * width;
-            float *restrict mc = mean + c * cw;
-            for (int cx = 0; cx < width / 2; cx++)
-                mc[cx] = 0.25f * (clampf(p0[2 * cx], 0.0f, 1.0f) + clampf(p0[2 * cx + 1], 0.0f, 1.0f) +
-                                  clampf(p1[2 * cx], 0.0f, 1.0f) + clampf(p1[2 * cx + 1], 0.0f, 1.0f));
-            if (width % 2)
-                mc[cw - 1] = 0.5f * (clampf(p0[width - 1], 0.0f, 1.0f) + clampf(p1[width - 1], 0.0f, 1.0f));
-        }
-        const float *restrict mr = mean, *restrict mg = mean + cw, *restrict mb = mean + 2 * cw;
-        uint8_t *restrict u = k->u + (size_t)cy * cw, *restrict v = k->v + (size_t)cy * cw;
-        for (int cx = 0; cx < cw; cx++) {
-            u[cx] = to_u8(m[3] * mr[cx] + m[4] * mg[cx] + m[5] * mb[cx] + o1);
-            v[cx] = to_u8(m[6] * mr[cx] + m[7] * mg[cx] + m[8] * mb[cx] + o2);
-        }
+    for (int r = 0; r < rows; r++) {
+        const float *restrict R = buf + r * w2, *restrict G = buf + (2 + r) * w2, *restrict B = buf + (4 + r) * w2;
+        uint8_t *restrict out = k->y + (size_t)(2 * cy + r) * width;
+        for (int x = 0; x < width; x++)
+            out[x] = to_u8(m[0] * R[x] + m[1] * G[x] + m[2] * B[x] + o0);
     }
-    free(mean);
+    /* chroma of the 2x2 mean RGB */
+    const float *restrict R0 = buf, *restrict R1 = buf + w2, *restrict G0 = buf + 2 * w2;
+    const float *restrict G1 = buf + 3 * w2, *restrict B0 = buf + 4 * w2, *restrict B1 = buf + 5 * w2;
+    uint8_t *restrict u = k->u + (size_t)cy * cw, *restrict v = k->v + (size_t)cy * cw;
+    for (int cx = 0; cx < cw; cx++) {
+        const float r = 0.25f * (R0[2 * cx] + R0[2 * cx + 1] + R1[2 * cx] + R1[2 * cx + 1]);
+        const float g = 0.25f * (G0[2 * cx] + G0[2 * cx + 1] + G1[2 * cx] + G1[2 * cx + 1]);
+        const float b = 0.25f * (B0[2 * cx] + B0[2 * cx + 1] + B1[2 * cx] + B1[2 * cx + 1]);
+        u[cx] = to_u8(m[3] * r + m[4] * g + m[5] * b + o1);
+        v[cx] = to_u8(m[6] * r + m[7] * g + m[8] * b + o2);
+    }
+}
+
+/* rows: chroma rows */
+CVSR_CLONES static int rgb_to_yuv420_rows(void *arg, int start, int end)
+{
+    const ToYuvCtx *k = arg;
+    float *buf = malloc(sizeof(float) * 6 * (k->width + 1));
+    if (!buf)
+        return -2;
+    for (int cy = start; cy < end; cy++)
+        yuv_row_pair(k, cy, buf);
+    free(buf);
     return 0;
+}
+
+typedef struct UpsampleAddCtx {
+    const float *res, *lr;
+    float *hr;
+    int channels, height, width, scale;
+    ToYuvCtx yuv;  ///< yuv.y == NULL: no YUV output
+} UpsampleAddCtx;
+
+/* One HR row Y of plane c: upsampled LR plus the depth-to-space of res. */
+static inline void upsample_add_row(const UpsampleAddCtx *k, Upsampler *u, int c, int Y)
+{
+    const int s = k->scale, width = k->width, H = k->height * s, W = width * s, y = Y / s, i = Y % s;
+    const size_t lr_plane = (size_t)k->height * width;
+    float *out = k->hr + ((size_t)c * H + Y) * W;
+    upsample_row(&u->rc[c < 3 ? c : 2], k->lr + c * lr_plane, width, &u->ax, &u->ay, W, Y, out);
+    /* depth-to-space: channel (c s + i) s + j at LR (y, x) -> HR (Y, x s + j) */
+    const float *r = k->res + ((size_t)(c * s + i) * s) * lr_plane + (size_t)y * width;
+    if (s == 4)
+        add_row(out, r, width, 4, lr_plane);
+    else
+        add_row(out, r, width, s, lr_plane);
+}
+
+/* rows: (channel, HR row), channel-major */
+CVSR_CLONES static int upsample_add_rows(void *arg, int start, int end)
+{
+    const UpsampleAddCtx *k = arg;
+    const int H = k->height * k->scale;
+    Upsampler u;
+    if (upsampler_init(&u, k->height, k->width, k->scale))
+        return -2;
+    for (int row = start; row < end; row++) {
+        const int c = row / H, Y = row % H;
+        if (Y == 0 || row == start || c >= 3) {
+            RowCache *rc = &u.rc[c < 3 ? c : 2];
+            rc->row[0] = rc->row[1] = -1;  /* a new plane */
+        }
+        upsample_add_row(k, &u, c, Y);
+    }
+    upsampler_free(&u);
+    return 0;
+}
+
+/* rows: pairs of HR rows (chroma rows of the YUV output), all three planes, then their YUV while they
+ * are in the cache */
+CVSR_CLONES static int upsample_add_yuv_rows(void *arg, int start, int end)
+{
+    const UpsampleAddCtx *k = arg;
+    const int H = k->height * k->scale;
+    Upsampler u;
+    if (upsampler_init(&u, k->height, k->width, k->scale))
+        return -2;
+    float *buf = malloc(sizeof(float) * 6 * (k->width * k->scale + 1));
+    if (!buf) {
+        upsampler_free(&u);
+        return -2;
+    }
+    for (int cy = start; cy < end; cy++) {
+        for (int c = 0; c < 3; c++)
+            for (int Y = 2 * cy; Y < 2 * cy + 2 && Y < H; Y++)
+                upsample_add_row(k, &u, c, Y);
+        yuv_row_pair(&k->yuv, cy, buf);
+    }
+    free(buf);
+    upsampler_free(&u);
+    return 0;
+}
+
+int cvsr_upsample_add(const float *res, const float *lr, int channels, int height, int width, int scale,
+                      float *hr, const float *yuv_matrix, const float *yuv_offset, uint8_t *y, uint8_t *u,
+                      uint8_t *v, int threads)
+{
+    if (channels < 1 || height < 1 || width < 1 || scale < 1 || (y && channels != 3))
+        return -1;
+    const int H = height * scale;
+    UpsampleAddCtx k = {res, lr, hr, channels, height, width, scale,
+                        {hr, yuv_matrix, yuv_offset, y, u, v, H, width * scale}};
+    if (y)
+        return parallel_rows(upsample_add_yuv_rows, &k, (H + 1) / 2, threads);
+    return parallel_rows(upsample_add_rows, &k, channels * H, threads);
 }
 
 int cvsr_rgb_to_yuv420(const float *rgb, int height, int width, const float *matrix, const float *offset,

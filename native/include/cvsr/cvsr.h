@@ -210,9 +210,12 @@ CVSR_API int cvsr_warp_bilinear(const float *src, int channels, int height, int 
 CVSR_API int cvsr_feedback_detail(const float *hr, const float *lr, int channels, int height, int width,
                                   int scale, const float *flow, float *detail, int threads);
 
-/** hr = depth_to_space(res, scale) + upsample(lr): the output of a step (res (channels * scale^2, height, width)). */
+/** hr = depth_to_space(res, scale) + upsample(lr): the output of a step (res (channels * scale^2, height, width)).
+ *  With y non-NULL (3 channels), also hr as 8-bit 4:2:0 as cvsr_rgb_to_yuv420() gives it (yuv_matrix,
+ *  yuv_offset), converted while its rows are in the cache. */
 CVSR_API int cvsr_upsample_add(const float *res, const float *lr, int channels, int height, int width,
-                               int scale, float *hr, int threads);
+                               int scale, float *hr, const float *yuv_matrix, const float *yuv_offset,
+                               uint8_t *y, uint8_t *u, uint8_t *v, int threads);
 
 /** RGB in [0, 1] (clamped) -> 8-bit Y (height, width), U, V (ceil(height / 2), ceil(width / 2)):
  *  Y = matrix[0:3] . rgb + offset[0], chroma from the 2x2 mean RGB (matrix rows 1, 2), rounded half up. */

@@ -39,7 +39,7 @@ class PrevFrame:
 @dataclass
 class Alignment:
     flow: np.ndarray            # (h, w, 2) float32 pixels, into the previous decoded frame
-    residual_mask: np.ndarray   # (h, w) bool, residual != 0
+    residual_mask: np.ndarray | None  # (h, w) bool, residual != 0; None when not asked for
     aligned_fraction: float     # share of blocks with a usable vector (diagnostics)
 
 
@@ -74,8 +74,9 @@ def _block_flow(info, prev: PrevFrame) -> tuple[np.ndarray, np.ndarray]:
     return flow, done
 
 
-def align_to_previous(info, prev: PrevFrame | None, width: int, height: int) -> Alignment:
-    """Flow into ``prev`` and residual mask of the (width x height) output frame.
+def align_to_previous(info, prev: PrevFrame | None, width: int, height: int, residual: bool = True) -> Alignment:
+    """Flow into ``prev`` and residual mask (unless ``residual`` is false: dense models) of the
+    (width x height) output frame.
 
     ``info`` is the reader's view of one AVCodecInfo (``cvsr.codec.info.CodecInfo``) parsed
     with this width and height.  Without
@@ -89,7 +90,9 @@ def align_to_previous(info, prev: PrevFrame | None, width: int, height: int) -> 
     else:
         block_flow, done = _block_flow(info, prev)
         fraction = float(done.mean()) if done.size else 0.0
-        flow = rasterize(block_flow, bs, x0, y0, width, height) * np.float32(0.25)
-    residual = info.residual_cropped(0)
-    mask = np.ones((height, width), bool) if residual is None else residual != 0
-    return Alignment(np.ascontiguousarray(flow, np.float32), np.ascontiguousarray(mask), fraction)
+        flow = rasterize(block_flow * np.float32(0.25), bs, x0, y0, width, height)
+    mask = None
+    if residual:
+        plane = info.residual_cropped(0)
+        mask = np.ascontiguousarray(np.ones((height, width), bool) if plane is None else plane != 0)
+    return Alignment(np.ascontiguousarray(flow, np.float32), mask, fraction)

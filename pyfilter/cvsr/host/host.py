@@ -27,7 +27,7 @@ from ..codec._lib import LOG_ERROR, LOG_INFO, LOG_VERBOSE, LOG_WARNING, constant
 from ..codec.decode_order import DecodeOrderScheduler
 from ..models import DEFAULT_MODEL
 from .align import PrevFrame, align_to_previous
-from .color import rgb_to_yuv420, rgb_to_yuv420_np, yuv420_to_rgb, yuv420_to_rgb_np
+from .color import rgb_to_yuv420, rgb_to_yuv420_np, upsample_add_yuv420, yuv420_to_rgb, yuv420_to_rgb_np
 from .runner import ModelRunner, make_runner
 
 __all__ = ["Host"]
@@ -111,6 +111,7 @@ class Host:
         self.frames_out = 0
         self.max_latency = 0                  # most frames held back at once (the reorder depth)
         self.model_seconds = 0.0              # inside model.step
+        self.compile_seconds = 0.0            # compiling the backend for a new frame size (once per size)
         self._first_send: float | None = None
         self._last_out: float | None = None
         self._log(LOG_VERBOSE, f"cvsr host: {self.model.describe()}\n")
@@ -173,9 +174,11 @@ class Host:
         """Log where the time went (av_log verbose from ffmpeg): the model vs everything around it."""
         if self.frames_out and self._last_out is not None:
             wall = self._last_out - self._first_send
+            per_frame = wall - self.compile_seconds  # what every frame costs, start-up work aside
             self._log(LOG_VERBOSE, f"cvsr host: {self.frames_out} frames ({self.frames_aligned} aligned), "
-                      f"{wall:.3f} s from first input to last output, {self.model_seconds:.3f} s in the model "
-                      f"(pipeline/model {wall / max(self.model_seconds, 1e-9):.3f}), "
+                      f"{wall:.3f} s from first input to last output, {self.compile_seconds:.3f} s of it compiling "
+                      f"the backend, {self.model_seconds:.3f} s in the model "
+                      f"(pipeline/model {per_frame / max(self.model_seconds, 1e-9):.3f}), "
                       f"latency at most {self.max_latency} frames\n")
         if self._objects_early is not None:
             self._log(LOG_VERBOSE, f"cvsr host: python objects {self._objects_early} after {_OBJECTS_AFTER} frames, "
@@ -237,11 +240,12 @@ class Host:
         a = None
         if work.info is not None:
             try:
-                a = align_to_previous(work.info, self._prev, work.width, work.height)
+                a = align_to_previous(work.info, self._prev, work.width, work.height, residual=m.sparse)
             except ValueError as e:  # side data that parses but does not hold together (ref_idx out of range, ...)
                 self._warn_once("badinfo", f"unusable codec info ({e}): upscaling without motion alignment\n")
         if a is not None:
-            flow, mask = torch.from_numpy(a.flow)[None], torch.from_numpy(a.residual_mask)[None, None]
+            flow = torch.from_numpy(a.flow)[None]
+            mask = torch.from_numpy(a.residual_mask)[None, None] if a.residual_mask is not None else None
             self._prev = PrevFrame(int(work.info.decode_index), int(work.info.poc))
             self.frames_aligned += 1
         else:
@@ -249,12 +253,22 @@ class Host:
             self._prev = None
             self.frames_unaligned += 1
         if flow is not None:
-            flow, mask = flow.to(m.device, m.dtype), mask.to(m.device)
+            flow = flow.to(m.device, m.dtype)
+            mask = mask.to(m.device) if mask is not None else None
         warn = lambda msg: self._warn_once("backend", msg)  # noqa: E731
+        t = time.perf_counter()
         m.prepare(work.height, work.width, warn)  # a new size compiles the backend outside the model's time
+        self.compile_seconds += time.perf_counter() - t
+        planes = []
+
+        def output(res, lr_, scale, mode):  # the step's output, converted to YUV in the same pass
+            hr, yuv = upsample_add_yuv420(res, lr_, scale, mode)
+            planes.append(yuv)
+            return hr
+
         t = time.perf_counter()
         try:
-            hr, self._state = m.step(lr, flow, mask, self._state, warn)
+            hr, self._state = m.step(lr, flow, mask, self._state, warn, output=output)
         except RuntimeError as e:  # torch reports allocation failures (CPU and CUDA) as RuntimeError
             text = str(e)
             if "out of memory" not in text and "can't allocate memory" not in text:
@@ -263,6 +277,8 @@ class Host:
                               f"{m.device} ({text.strip().splitlines()[-1][:200]}): use a smaller input, a lighter "
                               "model (model=ciaf-lite) or a machine with more memory") from e
         self.model_seconds += time.perf_counter() - t
+        if planes:  # a dense step: its output came as YUV too
+            return (work.pts, *planes[0])
         if on_cpu:
             return (work.pts, *rgb_to_yuv420_np(hr.numpy()))
         y, u, v = rgb_to_yuv420(hr)

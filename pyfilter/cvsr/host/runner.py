@@ -63,18 +63,19 @@ class ModelRunner:
             except RuntimeError as e:
                 self._fall_back(e, warn)
 
-    def step(self, lr, flow, residual_mask, state, warn: Callable[[str], None] | None = None):
-        """One recurrent step; ``flow``/``residual_mask`` None mean zero motion / dense.
+    def step(self, lr, flow, residual_mask, state, warn: Callable[[str], None] | None = None, output=None):
+        """One recurrent step; ``flow``/``residual_mask`` None mean zero motion / dense; ``output`` as
+        ``CIAF.step``'s.
 
         Dense steps run on the backend; sparse ones on torch. A backend failure falls back as in ``prepare``.
         """
         mask = residual_mask if self.sparse else None
         if self.runtime is not None and mask is None:
             try:
-                return self.runtime.step(lr, flow, state)
+                return self.runtime.step(lr, flow, state, output=output)
             except RuntimeError as e:
                 self._fall_back(e, warn)
-        return self.net.step(lr, flow, mask, state)
+        return self.net.step(lr, flow, mask, state, output=output)
 
     def _fall_back(self, error: RuntimeError, warn) -> None:
         self.runtime, self.backend = None, "torch"

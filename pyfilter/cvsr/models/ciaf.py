@@ -187,7 +187,7 @@ class CIAF(nn.Module):
 
     def step(self, lr: torch.Tensor, mv_field: torch.Tensor | None = None,
              residual_mask: torch.Tensor | None = None, state: CIAFState | None = None, *,
-             sparse_impl: str = "auto", trunk=None) -> tuple[torch.Tensor, CIAFState]:
+             sparse_impl: str = "auto", trunk=None, output=None) -> tuple[torch.Tensor, CIAFState]:
         """One frame: (lr, mv_field, residual_mask, state) -> (hr, new state). See the module docstring.
 
         sparse_impl: how a bool mask is applied: "gather" (sparse convolutions; the inference path),
@@ -197,6 +197,8 @@ class CIAF(nn.Module):
         ``cvsr.runtime``): it takes the list of trunk inputs (LR frame, aligned features[, fed-back detail]),
         which it concatenates itself, and returns (features, output residual); the alignment,
         interpolation and fed-back detail around it stay here.
+        output: a callable standing in for ``cvsr.ops.upsample_add`` (res, lr, scale, mode) -> hr on dense
+        steps, whose output is final there (the filter host's, which also converts it to YUV on the way).
         """
         self._check_inputs(lr, mv_field, residual_mask, state)
         if sparse_impl not in ("auto", "gather", "masked"):
@@ -227,7 +229,7 @@ class CIAF(nn.Module):
             # (oneDNN), and the sparse path then reads the features without a copy
             x = x.contiguous(memory_format=torch.channels_last)
             feat, res = self.trunk(x, feat_prop, residual_mask, sparse_impl)
-        hr = upsample_add(res, lr, s, mode)
+        hr = (output if output is not None and residual_mask is None else upsample_add)(res, lr, s, mode)
         if hr_prop is not None and residual_mask is not None and self.config.skip_fill == "warped":
             hr = self._reuse_output(hr, self.back_project(hr_prop, lr), residual_mask)
         return hr, CIAFState(feat, lr, hr if self.config.hr_feedback else None)

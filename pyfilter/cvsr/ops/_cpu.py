@@ -74,14 +74,24 @@ def feedback_detail(hr: torch.Tensor, lr: torch.Tensor, flow: torch.Tensor | Non
     return out
 
 
-def upsample_add(res: torch.Tensor, lr: torch.Tensor, scale: int) -> torch.Tensor:
-    """``cvsr.ops.upsample_add`` with bilinear upsampling."""
+def upsample_add(res: torch.Tensor, lr: torch.Tensor, scale: int, yuv: tuple | None = None):
+    """``cvsr.ops.upsample_add`` with bilinear upsampling. With ``yuv`` = (matrix, offset) (as for
+    ``rgb_to_yuv420``; one image, 3 channels) also the output as Y, U, V uint8: returns (hr, (y, u, v))."""
     res, lr = res.contiguous(), lr.contiguous()
     n, c, h, w = lr.shape
     out = lr.new_empty((n, c, h * scale, w * scale))
+    if yuv is not None:
+        if n != 1 or c != 3:
+            raise ValueError(f"a YUV output needs one 3-channel image, got {n} of {c} channels")
+        H, W = h * scale, w * scale
+        planes = (np.empty((H, W), np.uint8), *(np.empty(((H + 1) // 2, (W + 1) // 2), np.uint8) for _ in range(2)))
+        _check(lib.cvsr_upsample_add(_f32(res[0]), _f32(lr[0]), c, h, w, scale, _f32(out[0]),
+                                     ffi.from_buffer("float[]", yuv[0]), ffi.from_buffer("float[]", yuv[1]),
+                                     *(_u8(p) for p in planes), _threads()), "upsample_add")
+        return out, planes
     for b in range(n):
-        _check(lib.cvsr_upsample_add(_f32(res[b]), _f32(lr[b]), c, h, w, scale, _f32(out[b]), _threads()),
-               "upsample_add")
+        _check(lib.cvsr_upsample_add(_f32(res[b]), _f32(lr[b]), c, h, w, scale, _f32(out[b]), ffi.NULL, ffi.NULL,
+                                     ffi.NULL, ffi.NULL, ffi.NULL, _threads()), "upsample_add")
     return out
 
 

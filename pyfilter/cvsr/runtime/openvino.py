@@ -212,12 +212,13 @@ class OpenVINOStep:
         out = self._request(*arrays[0].shape[2:]).infer(arrays, share_inputs=True)
         return torch.from_numpy(np.asarray(out[0])), torch.from_numpy(np.asarray(out[1]))
 
-    def step(self, lr: torch.Tensor, mv_field: torch.Tensor | None, state):
-        """``CIAF.step`` without a mask, its trunk on OpenVINO. lr (1, 3, h, w) fp32 CPU."""
+    def step(self, lr: torch.Tensor, mv_field: torch.Tensor | None, state, output=None):
+        """``CIAF.step`` without a mask, its trunk on OpenVINO. lr (1, 3, h, w) fp32 CPU; ``output`` as
+        ``CIAF.step``'s."""
         if lr.dim() != 4 or lr.shape[0] != 1:
             raise ValueError(f"lr must be (1, 3, h, w), got shape {tuple(lr.shape)}")
         with torch.no_grad():
-            return self.net.step(lr.float(), mv_field, None, state, trunk=self.trunk)
+            return self.net.step(lr.float(), mv_field, None, state, trunk=self.trunk, output=output)
 
 
 def calibration_inputs(net: nn.Module, frames: int = 24, size: tuple[int, int] = (96, 160),
