@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from cvsr.host.color import rgb_to_yuv420, rgb_to_yuv420_np, upsample_add_yuv420
-from cvsr.ops import _cpu, feedback_detail, feedback_detail_ref, upsample_add, upsample_add_ref, warp, warp_ref
+from cvsr.ops import _cpu, feedback_detail, feedback_detail_ref, upsample_add, upsample_add_ref, warp
 
 pytestmark = pytest.mark.skipif(_cpu.lib is None, reason="libcvsr not built")
 
