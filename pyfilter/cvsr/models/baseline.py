@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 from .ciaf import CIAF, CIAFConfig
 
 __all__ = ["Baseline", "BaselineConfig"]
