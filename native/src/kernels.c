@@ -15,6 +15,9 @@
  */
 
 #include <math.h>
+#ifdef __SSE2__
+#include <xmmintrin.h>
+#endif
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -214,16 +217,31 @@ static void cache_free(RowCache *rc)
 }
 
 /* LR row `row` of `plane` (width w) upsampled horizontally to W samples. */
-static const float *hrow(RowCache *rc, const float *plane, int w, const Axis *ax, int W, int row)
+static inline const float *hrow(RowCache *rc, const float *plane, int w, const Axis *ax, int W, int row)
 {
     for (int k = 0; k < 2; k++)
         if (rc->row[k] == row)
             return rc->buf[k];
-    float *out = rc->buf[rc->next];
+    float *restrict out = rc->buf[rc->next];
     rc->row[rc->next] = row;
     rc->next ^= 1;
-    const float *r = plane + (size_t)row * w;
-    for (int X = 0; X < W; X++)
+    const float *restrict r = plane + (size_t)row * w;
+    int X = 0;
+    if (W == 4 * w && w >= 3) {
+        /* x4 inside the row: sample 4 x + j reads x - 3/8, x - 1/8, x + 1/8, x + 3/8, the weights the
+         * tables hold there (exact in float), without their gathers; the tables do the two edge pixels */
+        for (; X < 4; X++)
+            out[X] = r[ax->i0[X]] + ax->l1[X] * (r[ax->i1[X]] - r[ax->i0[X]]);
+        for (int x = 1; x < w - 1; x++) {
+            const float a = r[x - 1], b = r[x], c = r[x + 1];
+            out[4 * x]     = a + 0.625f * (b - a);
+            out[4 * x + 1] = a + 0.875f * (b - a);
+            out[4 * x + 2] = b + 0.125f * (c - b);
+            out[4 * x + 3] = b + 0.375f * (c - b);
+        }
+        X = 4 * (w - 1);
+    }
+    for (; X < W; X++)
         out[X] = r[ax->i0[X]] + ax->l1[X] * (r[ax->i1[X]] - r[ax->i0[X]]);
     return out;
 }
@@ -266,22 +284,50 @@ static int upsampler_init(Upsampler *u, int height, int width, int scale)
     return 0;
 }
 
-/* One HR row of the detail, space-to-depth: HR (Y, x s + j) -> plane j of d (channel (c s + i) s + j) at
- * LR (y, x). copy[x] >= 0: the s samples are src[copy[x] + j]; else taps[x s + j]. */
+/* The detail of LR pixel x on one HR row, space-to-depth: HR (Y, x s + j) -> plane j of d (channel
+ * (c s + i) s + j) at LR (y, x). copy >= 0: the s samples are src[copy + j]; else taps[j]. */
+static inline void detail_px(float *d, const float *src, const float *in, int32_t copy, const Tap *taps, int s,
+                             size_t lr_plane)
+{
+    if (copy >= 0) {
+        const float *q = src + copy;
+        for (int j = 0; j < s; j++)
+            d[j * lr_plane] = q[j] - in[j];
+    } else {
+        for (int j = 0; j < s; j++)
+            d[j * lr_plane] = sample(src, taps[j]) - in[j];
+    }
+}
+
+/* One HR row of the detail: every LR pixel of the row, d at LR (y, 0) of the row's first plane. */
 static inline void detail_row(float *d, const float *src, const float *up, const int32_t *copy, const Tap *taps,
                               int width, int s, size_t lr_plane)
 {
-    for (int x = 0; x < width; x++) {
-        const float *in = up + x * s;
-        if (copy[x] >= 0) {
-            const float *q = src + copy[x];
-            for (int j = 0; j < s; j++)
-                d[j * lr_plane + x] = q[j] - in[j];
-        } else {
-            for (int j = 0; j < s; j++)
-                d[j * lr_plane + x] = sample(src, taps[x * s + j]) - in[j];
+    int x = 0;
+#ifdef __SSE2__
+    /* x4, four LR pixels that all copy: their 4x4 samples minus the upsampled frame, transposed so that each
+     * of the four planes gets one 4-wide store instead of four scalar ones (2x the whole kernel) */
+    if (s == 4) {
+        for (; x + 4 <= width; x += 4) {
+            if ((copy[x] | copy[x + 1] | copy[x + 2] | copy[x + 3]) < 0) {
+                for (int k = x; k < x + 4; k++)
+                    detail_px(d + k, src, up + 4 * k, copy[k], taps + 4 * k, 4, lr_plane);
+                continue;
+            }
+            __m128 r0 = _mm_sub_ps(_mm_loadu_ps(src + copy[x]),     _mm_loadu_ps(up + 4 * x));
+            __m128 r1 = _mm_sub_ps(_mm_loadu_ps(src + copy[x + 1]), _mm_loadu_ps(up + 4 * x + 4));
+            __m128 r2 = _mm_sub_ps(_mm_loadu_ps(src + copy[x + 2]), _mm_loadu_ps(up + 4 * x + 8));
+            __m128 r3 = _mm_sub_ps(_mm_loadu_ps(src + copy[x + 3]), _mm_loadu_ps(up + 4 * x + 12));
+            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+            _mm_storeu_ps(d + x, r0);
+            _mm_storeu_ps(d + lr_plane + x, r1);
+            _mm_storeu_ps(d + 2 * lr_plane + x, r2);
+            _mm_storeu_ps(d + 3 * lr_plane + x, r3);
         }
     }
+#endif
+    for (; x < width; x++)
+        detail_px(d + x, src, up + x * s, copy[x], taps + x * s, s, lr_plane);
 }
 
 typedef struct DetailCtx {
