@@ -132,20 +132,53 @@ CVSR_CLONES static int warp_rows(void *arg, int start, int end)
     const int width = k->width, height = k->height;
     const size_t plane = (size_t)height * width;
     Tap *taps = malloc(sizeof(*taps) * (size_t)width);
-    if (!taps)
+    uint8_t *run = malloc((size_t)width);  /* 1: pixels x..x+3 move alike (one codec block), inside the frame */
+    if (!taps || !run) {
+        free(taps);
+        free(run);
         return -2;
+    }
     for (int y = start; y < end; y++) {
         const float *f = k->flow + (size_t)y * width * 2;
         for (int x = 0; x < width; x++)
             taps[x] = make_tap((float)x + f[2 * x], (float)y + f[2 * x + 1], width, height);
+        for (int x = 0; x + 4 <= width; x += 4) {
+            const Tap t = taps[x];
+            int same = t.dx == 1;
+            for (int j = 1; j < 4; j++)
+                same &= taps[x + j].i00 == t.i00 + j && taps[x + j].wx == t.wx && taps[x + j].wy == t.wy &&
+                        taps[x + j].dx == 1 && taps[x + j].dy == t.dy;
+            run[x] = same;
+        }
         for (int c = 0; c < k->channels; c++) {
             const float *s = k->src + c * plane;
             float *d = k->dst + c * plane + (size_t)y * width;
-            for (int x = 0; x < width; x++)
+            int x = 0;
+#ifdef __SSE2__
+            /* four pixels of one block: their taps are consecutive, so four outputs take vector loads */
+            for (; x + 4 <= width; x += 4) {
+                if (!run[x]) {
+                    for (int j = x; j < x + 4; j++)
+                        d[j] = sample(s, taps[j]);
+                    continue;
+                }
+                const Tap t = taps[x];
+                const float *q = s + t.i00;
+                const __m128 wx = _mm_set1_ps(t.wx), wy = _mm_set1_ps(t.wy);
+                __m128 a = _mm_loadu_ps(q), b = _mm_loadu_ps(q + 1);
+                const __m128 top = _mm_add_ps(a, _mm_mul_ps(wx, _mm_sub_ps(b, a)));
+                a = _mm_loadu_ps(q + t.dy);
+                b = _mm_loadu_ps(q + t.dy + 1);
+                const __m128 bot = _mm_add_ps(a, _mm_mul_ps(wx, _mm_sub_ps(b, a)));
+                _mm_storeu_ps(d + x, _mm_add_ps(top, _mm_mul_ps(wy, _mm_sub_ps(bot, top))));
+            }
+#endif
+            for (; x < width; x++)
                 d[x] = sample(s, taps[x]);
         }
     }
     free(taps);
+    free(run);
     return 0;
 }
 
