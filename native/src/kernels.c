@@ -6,8 +6,8 @@
  * Why hand-written: these are memory-bound passes over 1280x720 frames that
  * torch runs as several separate kernels (a dense HR flow built by
  * repeat_interleave, grid_sample, interpolate, subtract, pixel_unshuffle), and
- * OpenVINO measured no faster on them (bench/model.py, docs in
- * pyfilter/cvsr/ops/frame.py).  One pass here reads each input once.
+ * OpenVINO measured no faster on them (pyfilter/cvsr/ops/frame.py).  One pass
+ * here reads each input once.
  *
  * All planes are float32, planar (NCHW, one image), rows contiguous.
  * Rows are split over `threads` threads (pthreads, started per call: ~20 us against milliseconds of
@@ -87,7 +87,7 @@ static int parallel_rows(RowsFn fn, void *ctx, int rows, int threads)
 static inline float clampf(float v, float lo, float hi)
 {
     /* a NaN fails the first comparison and becomes lo: a bad flow cannot index out of the frame
-     * (compiles to maxss/minss, where fmaxf/fminf would be library calls) */
+     * (comparisons, where fmaxf/fminf would be library calls the loops cannot vectorise) */
     v = v > lo ? v : lo;
     return v < hi ? v : hi;
 }
