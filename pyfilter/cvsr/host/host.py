@@ -277,8 +277,8 @@ class Host:
                               f"{m.device} ({text.strip().splitlines()[-1][:200]}): use a smaller input, a lighter "
                               "model (model=ciaf-lite) or a machine with more memory") from e
         self.model_seconds += time.perf_counter() - t
-        if planes:  # a dense step: its output came as YUV too
-            return (work.pts, *planes[0])
+        if planes:  # a dense step: its output came as YUV too (the last call's, if a backend fell back)
+            return (work.pts, *planes[-1])
         if on_cpu:
             return (work.pts, *rgb_to_yuv420_np(hr.numpy()))
         y, u, v = rgb_to_yuv420(hr)
