@@ -130,8 +130,8 @@ def main() -> int:
         model, weights = model_spec(args.model, folder)
 
         t_model, t_host, n = bare_model_loop(clip, model, args.threads, args.backend, args.precision)
-        t_full, rss, (n_ff, t_pipe, t_compile, t_model_ff) = run_ffmpeg(clip, model, args.threads, None, args.backend,
-                                                             args.precision)
+        t_full, rss, (n_ff, t_pipe, t_compile, t_model_ff) = run_ffmpeg(clip, model, args.threads, None,
+                                                                        args.backend, args.precision)
 
     print(f"clip: {n} frames {args.size} H.264 (B-frames), model {args.model} [{weights}], "
           f"threads {args.threads}, backend {args.backend}, precision {args.precision}")
@@ -142,7 +142,8 @@ def main() -> int:
     print(f"ffmpeg -vf cvsr, pipeline: {n_ff / (t_pipe - t_compile):8.2f} fps  (first input -> last output, "
           f"less {t_compile:.2f} s compiling the backend for the frame size once)")
     print(f"  model alone in that run: {n_ff / t_model_ff:8.2f} fps")
-    print(f"ratio ffmpeg pipeline / model, same run: {(t_pipe - t_compile) / t_model_ff:.3f}  (overhead target <= 1.05)")
+    ratio = (t_pipe - t_compile) / t_model_ff
+    print(f"ratio ffmpeg pipeline / model, same run: {ratio:.3f}  (overhead target <= 1.05)")
     print(f"ratio ffmpeg whole / bare model loop:    {t_full / t_model:.3f}  (separate runs: machine load varies)")
     if rss:
         quarter = [max(r for t, r in rss if t <= t_full * q) for q in (0.25, 0.5, 0.75, 1.0)]

@@ -194,7 +194,7 @@ int cvsr_warp_bilinear(const float *src, int channels, int height, int width, co
 /*
  * Bilinear x scale upsampling with half-pixel centres (torch's align_corners=False): output
  * sample o reads source position (o + 0.5) / scale - 0.5, negative positions clamped to 0.
- * Separable: each LR row is upsampled horizontally once (RowCache keeps the last two per plane),
+ * Separable: each LR row is upsampled horizontally once (RowCache keeps the last two it made),
  * an HR row is then a vectorisable blend of two of them.
  */
 typedef struct Axis {
@@ -230,15 +230,15 @@ static void axis_free(Axis *a)
 
 typedef struct RowCache {
     float *buf[2];
-    int row[2];  ///< LR row held by each buffer, -1 = none
-    int next;    ///< buffer to replace next
+    const float *src[2];  ///< the LR row each buffer holds upsampled, NULL = none
+    int next;             ///< buffer to replace next
 } RowCache;
 
 static int cache_init(RowCache *rc, int W)
 {
     rc->buf[0] = malloc(sizeof(float) * W);
     rc->buf[1] = malloc(sizeof(float) * W);
-    rc->row[0] = rc->row[1] = -1;
+    rc->src[0] = rc->src[1] = NULL;
     rc->next = 0;
     return rc->buf[0] && rc->buf[1] ? 0 : -2;
 }
@@ -252,13 +252,13 @@ static void cache_free(RowCache *rc)
 /* LR row `row` of `plane` (width w) upsampled horizontally to W samples. */
 static inline const float *hrow(RowCache *rc, const float *plane, int w, const Axis *ax, int W, int row)
 {
+    const float *restrict r = plane + (size_t)row * w;
     for (int k = 0; k < 2; k++)
-        if (rc->row[k] == row)
+        if (rc->src[k] == r)
             return rc->buf[k];
     float *restrict out = rc->buf[rc->next];
-    rc->row[rc->next] = row;
+    rc->src[rc->next] = r;
     rc->next ^= 1;
-    const float *restrict r = plane + (size_t)row * w;
     int X = 0;
     if (W == 4 * w && w >= 3) {
         /* x4 inside the row: sample 4 x + j reads x - 3/8, x - 1/8, x + 1/8, x + 3/8, the weights the
@@ -292,7 +292,7 @@ static void upsample_row(RowCache *rc, const float *plane, int w, const Axis *ax
 
 typedef struct Upsampler {
     Axis ax, ay;
-    RowCache rc[3];  ///< one per plane (at most 3 channels keep their rows; more still work, recomputed)
+    RowCache rc[3];  ///< one per plane (planes past the third share the last one: correct, recomputed)
     int nb_rc;
 } Upsampler;
 
@@ -400,8 +400,6 @@ CVSR_CLONES static int detail_rows(void *arg, int start, int end)
         }
         for (int c = 0; c < k->channels; c++) {
             upsample_row(&u.rc[c < 3 ? c : 2], k->lr + c * lr_plane, width, &u.ax, &u.ay, W, Y, up);
-            if (c >= 3)
-                u.rc[2].row[0] = u.rc[2].row[1] = -1;  /* shared by the planes past the third */
             float *d = k->detail + ((size_t)(c * s + i) * s) * lr_plane + (size_t)y * width;
             if (s == 4)  /* the shipped models: the constant unrolls the inner loops */
                 detail_row(d, k->hr + c * hr_plane, up, copy, taps, width, 4, lr_plane);
@@ -517,7 +515,8 @@ static inline void upsample_add_row(const UpsampleAddCtx *k, Upsampler *u, int c
         add_row(out, r, width, s, lr_plane);
 }
 
-/* rows: (channel, HR row), channel-major */
+/* rows: pairs of HR rows (the chroma rows of a YUV output), every plane; then, with a YUV output, the pair
+ * converted while it is in the cache */
 CVSR_CLONES static int upsample_add_rows(void *arg, int start, int end)
 {
     const UpsampleAddCtx *k = arg;
@@ -525,37 +524,17 @@ CVSR_CLONES static int upsample_add_rows(void *arg, int start, int end)
     Upsampler u;
     if (upsampler_init(&u, k->height, k->width, k->scale))
         return -2;
-    for (int row = start; row < end; row++) {
-        const int c = row / H, Y = row % H;
-        if (Y == 0 || row == start || c >= 3) {
-            RowCache *rc = &u.rc[c < 3 ? c : 2];
-            rc->row[0] = rc->row[1] = -1;  /* a new plane */
-        }
-        upsample_add_row(k, &u, c, Y);
-    }
-    upsampler_free(&u);
-    return 0;
-}
-
-/* rows: pairs of HR rows (chroma rows of the YUV output), all three planes, then their YUV while they
- * are in the cache */
-CVSR_CLONES static int upsample_add_yuv_rows(void *arg, int start, int end)
-{
-    const UpsampleAddCtx *k = arg;
-    const int H = k->height * k->scale;
-    Upsampler u;
-    if (upsampler_init(&u, k->height, k->width, k->scale))
-        return -2;
-    float *buf = malloc(sizeof(float) * 6 * (k->width * k->scale + 1));
-    if (!buf) {
+    float *buf = k->yuv.y ? malloc(sizeof(float) * 6 * (k->width * k->scale + 1)) : NULL;
+    if (k->yuv.y && !buf) {
         upsampler_free(&u);
         return -2;
     }
     for (int cy = start; cy < end; cy++) {
-        for (int c = 0; c < 3; c++)
+        for (int c = 0; c < k->channels; c++)
             for (int Y = 2 * cy; Y < 2 * cy + 2 && Y < H; Y++)
                 upsample_add_row(k, &u, c, Y);
-        yuv_row_pair(&k->yuv, cy, buf);
+        if (buf)
+            yuv_row_pair(&k->yuv, cy, buf);
     }
     free(buf);
     upsampler_free(&u);
@@ -571,9 +550,7 @@ int cvsr_upsample_add(const float *res, const float *lr, int channels, int heigh
     const int H = height * scale;
     UpsampleAddCtx k = {res, lr, hr, channels, height, width, scale,
                         {hr, yuv_matrix, yuv_offset, y, u, v, H, width * scale}};
-    if (y)
-        return parallel_rows(upsample_add_yuv_rows, &k, (H + 1) / 2, threads);
-    return parallel_rows(upsample_add_rows, &k, channels * H, threads);
+    return parallel_rows(upsample_add_rows, &k, (H + 1) / 2, threads);
 }
 
 int cvsr_rgb_to_yuv420(const float *rgb, int height, int width, const float *matrix, const float *offset,

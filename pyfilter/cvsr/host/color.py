@@ -74,8 +74,8 @@ def rgb_to_yuv420(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.
     return luma, chroma[0], chroma[1]
 
 
-# -- the CPU versions: C kernels (native/src/kernels.c through ``cvsr.ops._cpu``), one single-threaded pass
-#    per plane (numpy took ~4-8 ms for a 1280x720 output in a dozen passes; torch's element-wise kernels
+# -- the CPU versions: C kernels (native/src/kernels.c through ``cvsr.ops._cpu``), one pass, rows over
+#    torch's thread count (numpy took ~4-8 ms for a 1280x720 output in a dozen passes; torch's element-wise kernels
 #    wait for their OpenMP team, which costs a lot on a CPU shared with the model's backend).
 
 _RGB_TO_YCC_F32 = np.ascontiguousarray((_RGB_TO_YCC * 255.0).numpy(), np.float32)

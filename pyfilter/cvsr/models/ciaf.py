@@ -215,8 +215,7 @@ class CIAF(nn.Module):
                 detail = lr.new_zeros((lr.shape[0], 3 * s * s, *lr.shape[2:]))
             elif residual_mask is not None and self.config.skip_fill == "warped":
                 hr_prop = self.align_hr(state.hr, mv_field).to(lr.dtype)
-                detail = F.pixel_unshuffle(hr_prop - F.interpolate(lr, scale_factor=s, mode=mode,
-                                                                   align_corners=False), s)
+                detail = feedback_detail(hr_prop, lr, None, s, mode)  # hr_prop is aligned already
             else:
                 detail = feedback_detail(state.hr, lr, mv_field if self.motion_aligned else None, s, mode)
             inputs.append(detail)
