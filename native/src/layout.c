@@ -58,7 +58,20 @@
     X(residual_mask_offset,   uint32_t, "uint32", 0, 1, 1)            \
     X(residual_index_offset,  uint32_t, "uint32", 0, 1, 1)            \
     X(residual_blocks_offset, uint32_t, "uint32", 0, 1, 1)            \
-    X(nb_residual_blocks,     uint32_t, "uint32", 0, 1, 1)
+    X(nb_residual_blocks,     uint32_t, "uint32", 0, 1, 1)            \
+    X(residual_tb_offset,     uint32_t, "uint32", 0, 1, 1)            \
+    X(nb_residual_tbs,        uint32_t, "uint32", 0, 1, 1)            \
+    X(residual_samples_offset, uint32_t, "uint32", 0, 1, 1)           \
+    X(nb_residual_samples,    uint32_t, "uint32", 0, 1, 1)
+
+#define TB AVCodecInfoTransformBlock
+#define TRANSFORM_BLOCK_FIELDS(X)                                     \
+    X(x,                  uint16_t, "uint16", 0, 1, 1)                \
+    X(y,                  uint16_t, "uint16", 0, 1, 1)                \
+    X(plane,              uint8_t,  "uint8",  0, 1, 1)                \
+    X(log2_size,          uint8_t,  "uint8",  0, 1, 1)                \
+    X(reserved,           uint16_t, "uint16", 0, 1, 1)                \
+    X(offset,             uint32_t, "uint32", 0, 1, 1)
 
 #define MV AVMotionVector
 #define MOTION_VECTOR_FIELDS(X)                                       \
@@ -78,12 +91,16 @@
 #define CI_FIELD(m, c, t, nd, d0, d1) FIELD(CI, m, c, t, nd, d0, d1),
 #define MV_CHECK(m, c, t, nd, d0, d1) CHECK(MV, m, c, d0, d1);
 #define MV_FIELD(m, c, t, nd, d0, d1) FIELD(MV, m, c, t, nd, d0, d1),
+#define TB_CHECK(m, c, t, nd, d0, d1) CHECK(TB, m, c, d0, d1);
+#define TB_FIELD(m, c, t, nd, d0, d1) FIELD(TB, m, c, t, nd, d0, d1),
 
 CODEC_INFO_FIELDS(CI_CHECK)
 MOTION_VECTOR_FIELDS(MV_CHECK)
+TRANSFORM_BLOCK_FIELDS(TB_CHECK)
 
 static const CvsrField codec_info_fields[] = { CODEC_INFO_FIELDS(CI_FIELD) };
 static const CvsrField motion_vector_fields[] = { MOTION_VECTOR_FIELDS(MV_FIELD) };
+static const CvsrField transform_block_fields[] = { TRANSFORM_BLOCK_FIELDS(TB_FIELD) };
 
 static const CvsrLayout layouts[] = {
     { "AVCodecInfo", sizeof(AVCodecInfo),
@@ -91,6 +108,8 @@ static const CvsrLayout layouts[] = {
       AV_CODEC_INFO_VERSION },
     { "AVMotionVector", sizeof(AVMotionVector),
       (int)(sizeof(motion_vector_fields) / sizeof(motion_vector_fields[0])), motion_vector_fields, 0 },
+    { "AVCodecInfoTransformBlock", sizeof(AVCodecInfoTransformBlock),
+      (int)(sizeof(transform_block_fields) / sizeof(transform_block_fields[0])), transform_block_fields, 0 },
 };
 
 const CvsrLayout *cvsr_layout(const char *name)

@@ -16,6 +16,7 @@ INCLUDE = REPO / "build" / "ffmpeg-install" / "include"
 STRUCTS = {
     "AVCodecInfo": ("libavutil/codec_info.h", codec.CODEC_INFO_DTYPE),
     "AVMotionVector": ("libavutil/motion_vector.h", codec.MOTION_VECTOR_DTYPE),
+    "AVCodecInfoTransformBlock": ("libavutil/codec_info.h", codec.TRANSFORM_BLOCK_DTYPE),
 }
 
 

@@ -260,6 +260,60 @@ def test_hevc_has_codec_info(clips):
         assert [f.decode_index for f in r.in_decode_order()] == list(range(10))
 
 
+def test_hevc_residual_as_transform_blocks(clips):
+    """HEVC stores its residual as the coded transform blocks: 4x4 to 32x32, aligned, inside their plane, not
+    overlapping, samples back to back in block order; the dense plane is their scatter, zero elsewhere."""
+    with cvsr.open(clips.get("hevc"), threads=1) as r:
+        frames = list(r)
+    sizes = set()
+    for f in frames:
+        info = f.codec_info
+        assert info.residual_blocks_offset == 0 and info.residual_block_size == 0
+        assert info.residual_mask is None and info.residual_blocks() is None
+        tbs, samples = info.residual_tbs(), info.residual_samples()
+        assert tbs.dtype == codec.TRANSFORM_BLOCK_DTYPE and len(tbs) == info.nb_residual_tbs
+        size = 1 << tbs["log2_size"].astype(np.int64)
+        sizes |= set(size.tolist())
+        assert (tbs["reserved"] == 0).all()
+        np.testing.assert_array_equal(tbs["offset"], np.concatenate([[0], np.cumsum(size * size)[:-1]]))
+        assert samples.size == int((size * size).sum())
+        for p in range(3):
+            covered = np.zeros((info.residual_height[p], info.residual_width[p]), np.int32)
+            expect = np.zeros(covered.shape, np.int16)
+            for tb, n in zip(tbs[tbs["plane"] == p], size[tbs["plane"] == p]):
+                x, y, o = int(tb["x"]), int(tb["y"]), int(tb["offset"])
+                assert x % n == 0 and y % n == 0
+                covered[y:y + n, x:x + n] += 1
+                expect[y:y + n, x:x + n] = samples[o:o + n * n].reshape(n, n)
+            assert covered.max() <= 1
+            np.testing.assert_array_equal(info.residual(p), expect)
+        # the per-macroblock flags cover exactly the blocks stored
+        luma = info.residual(0).reshape(info.mbs_h, 8, info.mbs_w, 8).any(axis=(1, 3))
+        assert not (luma & (info.mb_residual & 1 == 0)).any()
+    assert sizes >= {4, 8, 16}
+
+
+def test_parse_rejects_bad_transform_blocks(clips):
+    with cvsr.open(clips.get("hevc"), threads=1) as r:
+        info = next(r).codec_info
+        raw = bytearray(info.buffer())
+        offset, n = info.residual_tb_offset, info.nb_residual_tbs
+    assert n > 0
+
+    def patched(field, value, index=0):
+        b = bytearray(raw)
+        np.frombuffer(b, codec.TRANSFORM_BLOCK_DTYPE, count=n, offset=offset)[index][field] = value
+        return codec.parse_codec_info(bytes(b))
+
+    for field, value in [("x", 65532), ("log2_size", 6), ("plane", 3), ("offset", 1 << 30)]:
+        with pytest.raises(ValueError, match="transform block 0"):
+            patched(field, value).residual(0)
+    hdr = np.frombuffer(raw, codec.CODEC_INFO_DTYPE, count=1)
+    hdr["residual_blocks_offset"] = hdr["residual_tb_offset"]
+    with pytest.raises(ValueError, match="both"):
+        codec.parse_codec_info(bytes(raw))
+
+
 def test_hevc_ten_bit_decodes_without_codec_info(clips):
     """The export is 8-bit only: a 10-bit HEVC stream decodes normally, its frames without codec info."""
     with cvsr.open(clips.get("hevc_ten_bit"), rgb=True) as r:

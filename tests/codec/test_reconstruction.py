@@ -142,7 +142,9 @@ def array_extents(info):
     rb = info.residual_block_size
     out = [(info.mb_type_offset, nmbs), (info.mb_qp_offset, nmbs), (info.residual_mask_offset, 4 * nmbs),
            (info.residual_index_offset, 4 * nmbs),
-           (info.residual_blocks_offset, info.nb_residual_blocks * rb * rb * 2)]
+           (info.residual_blocks_offset, info.nb_residual_blocks * rb * rb * 2),
+           (info.residual_tb_offset, info.nb_residual_tbs * codec.TRANSFORM_BLOCK_DTYPE.itemsize),
+           (info.residual_samples_offset, info.nb_residual_samples * 2)]
     for lst in (0, 1):
         out += [(info.mv_offset[lst], 4 * nblocks), (info.ref_idx_offset[lst], nmbs * k * k)]
     return [(o, n) for o, n in out if o]

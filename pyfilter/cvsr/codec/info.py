@@ -13,7 +13,10 @@ Coordinates and units (see codec_info.h for the full contract):
   ``residual(p)`` planes are coded size.  The side data stores each property
   at the granularity the codec codes it (block mode per macroblock, ref_idx
   per 8x8 block for H.264, per 4x4 block for HEVC); the block grids repeat
-  them per 4x4 block.
+  them per 4x4 block.  The residual is stored as non-zero 4x4 blocks with a
+  per-macroblock mask (H.264: ``residual_blocks``) or as the coded transform
+  blocks (HEVC: ``residual_tbs`` / ``residual_samples``); ``residual(p)``
+  gives the same dense plane for both.
 * A list the picture does not use (``nb_refs[L] == 0``: I pictures, list 1
   of P pictures) is not stored: ``mv(L)`` is then all 0 and ``ref_idx(L)``
   all -1 (read-only broadcast views), so callers need no special case.
@@ -40,11 +43,12 @@ import numpy as np
 from ._lib import constant, struct_dtype, struct_version
 
 __all__ = ["CodecInfo", "parse_codec_info", "pict_type_char", "CODEC_INFO_DTYPE", "MOTION_VECTOR_DTYPE",
-           "BLOCK_INTRA", "BLOCK_INTER", "BLOCK_SKIP", "BLOCK_LOST", "NOPTS"]
+           "TRANSFORM_BLOCK_DTYPE", "BLOCK_INTRA", "BLOCK_INTER", "BLOCK_SKIP", "BLOCK_LOST", "NOPTS"]
 
 CODEC_INFO_DTYPE = struct_dtype("AVCodecInfo")
 CODEC_INFO_VERSION = struct_version("AVCodecInfo")
 MOTION_VECTOR_DTYPE = struct_dtype("AVMotionVector")
+TRANSFORM_BLOCK_DTYPE = struct_dtype("AVCodecInfoTransformBlock")
 BLOCK_INTRA = constant("AV_CODEC_INFO_BLOCK_INTRA")
 BLOCK_INTER = constant("AV_CODEC_INFO_BLOCK_INTER")
 BLOCK_SKIP = constant("AV_CODEC_INFO_BLOCK_SKIP")
@@ -157,21 +161,36 @@ class CodecInfo:
                 raise ValueError(f"codec info list {lst}: nb_refs {v.nb_refs[lst]} but arrays at "
                                  f"{v.mv_offset[lst]}, {v.ref_idx_offset[lst]}")
         arrays += [(o, nblocks * 4) for o in v.mv_offset] + [(o, nrefs) for o in v.ref_idx_offset]
-        arrays += [(v.residual_index_offset, nmbs * 4), (v.residual_mask_offset, nmbs * 4)]
-        rb = v.residual_block_size
-        nbits = 0
         for p in range(3):
             h, w = v.residual_height[p], v.residual_width[p]
             if (h, w) == (0, 0):
                 continue
-            if (h <= 0 or w <= 0 or rb <= 0 or (mb * w) % (v.coded_width * rb) or (mb * h) % (v.coded_height * rb)
+            if (h <= 0 or w <= 0 or v.coded_width % w or v.coded_height % h
                     or p == 0 and (w, h) != (v.coded_width, v.coded_height)):
                 raise ValueError(f"codec info residual plane {p}: {w}x{h} for a "
-                                 f"{v.coded_width}x{v.coded_height} picture in blocks of {rb}")
-            nbits += (mb * w // v.coded_width // rb) * (mb * h // v.coded_height // rb)
-        if nbits > 32:
-            raise ValueError(f"codec info residual of {nbits} blocks per macroblock does not fit its 32-bit mask")
+                                 f"{v.coded_width}x{v.coded_height} picture")
+        if v.residual_blocks_offset and v.residual_tb_offset:
+            raise ValueError("codec info residual stored both as 4x4 blocks and as transform blocks")
+        if v.residual_tb_offset:
+            if not v.residual_samples_offset:
+                raise ValueError("codec info transform blocks without their samples")
+            arrays += [(v.residual_tb_offset, v.nb_residual_tbs * TRANSFORM_BLOCK_DTYPE.itemsize),
+                       (v.residual_samples_offset, v.nb_residual_samples * 2)]
+        arrays += [(v.residual_index_offset, nmbs * 4), (v.residual_mask_offset, nmbs * 4)]
         if v.residual_blocks_offset:
+            rb = v.residual_block_size
+            nbits = 0
+            for p in range(3):
+                h, w = v.residual_height[p], v.residual_width[p]
+                if (h, w) == (0, 0):
+                    continue
+                if rb <= 0 or (mb * w) % (v.coded_width * rb) or (mb * h) % (v.coded_height * rb):
+                    raise ValueError(f"codec info residual plane {p}: {w}x{h} for a "
+                                     f"{v.coded_width}x{v.coded_height} picture in blocks of {rb}")
+                nbits += (mb * w // v.coded_width // rb) * (mb * h // v.coded_height // rb)
+            if nbits > 32:
+                raise ValueError(f"codec info residual of {nbits} blocks per macroblock does not fit its "
+                                 f"32-bit mask")
             if not (v.residual_index_offset and v.residual_mask_offset):
                 raise ValueError("codec info residual blocks without their index and mask")
             if v.nb_residual_blocks > nmbs * nbits:
@@ -275,12 +294,27 @@ class CodecInfo:
 
     @property
     def mb_residual(self) -> np.ndarray | None:
-        """(mbs_h, mbs_w) uint8: bit 0 set where the macroblock's luma residual is non-zero, bit 1 its chroma's."""
+        """(mbs_h, mbs_w) uint8: bit 0 set where the macroblock has stored luma residual (a block that may be
+        non-zero), bit 1 where it has stored chroma residual; a clear bit: that residual is 0."""
         mask = self.residual_mask
-        if mask is None:
+        if mask is not None:
+            luma = (1 << self._plane_bits()[0][1]) - 1
+            return ((mask & luma) != 0).astype(np.uint8) | ((mask & ~np.uint32(luma)) != 0).astype(np.uint8) << 1
+        tbs = self.residual_tbs()
+        if tbs is None:
             return None
-        luma = (1 << self._plane_bits()[0][1]) - 1
-        return ((mask & luma) != 0).astype(np.uint8) | ((mask & ~np.uint32(luma)) != 0).astype(np.uint8) << 1
+        out = np.zeros((self.mbs_h, self.mbs_w), np.uint8)
+        for p, tb in self._tbs_by_class():
+            # luma extent of each block, in macroblocks (a 4x4 luma block lies in one)
+            sx, sy = self._subsampling(p)
+            size = 1 << int(tb["log2_size"][0])
+            x0, y0 = tb["x"].astype(np.intp) * sx, tb["y"].astype(np.intp) * sy
+            n = max(1, -(-size * sx // self.mb_size))
+            for dy in range(n):
+                for dx in range(n):
+                    out[(y0 + dy * self.mb_size) // self.mb_size,
+                        (x0 + dx * self.mb_size) // self.mb_size] |= 1 if p == 0 else 2
+        return out
 
     @property
     def residual_index(self) -> np.ndarray | None:
@@ -293,6 +327,51 @@ class CodecInfo:
             return None
         rb = self.residual_block_size
         return self._array(self.residual_blocks_offset, np.int16, (self.nb_residual_blocks, rb, rb))
+
+    def residual_tbs(self) -> np.ndarray | None:
+        """(nb_residual_tbs,) TRANSFORM_BLOCK_DTYPE records (x, y, plane, log2_size, offset) of the stored
+        transform blocks, in decoding order; None if the residual is not stored as transform blocks."""
+        if not self.residual_tb_offset:
+            return None
+        return self._array(self.residual_tb_offset, TRANSFORM_BLOCK_DTYPE, (self.nb_residual_tbs,))
+
+    def residual_samples(self) -> np.ndarray | None:
+        """(nb_residual_samples,) int16: the transform blocks' samples, each block's row by row from its offset."""
+        if not self.residual_tb_offset:
+            return None
+        return self._array(self.residual_samples_offset, np.int16, (self.nb_residual_samples,))
+
+    def _subsampling(self, plane: int) -> tuple[int, int]:
+        return self.coded_width // self.residual_width[plane], self.coded_height // self.residual_height[plane]
+
+    def _tbs_by_class(self):
+        """The transform blocks grouped by (plane, size): [(plane, records)], checked against the planes and the
+        sample array (cached)."""
+        key = "tbs_by_class"
+        if key not in self._grids:
+            tbs = self.residual_tbs()
+            size = np.left_shift(1, tbs["log2_size"].astype(np.int64))
+            plane = tbs["plane"]
+            x, y, off = tbs["x"].astype(np.int64), tbs["y"].astype(np.int64), tbs["offset"].astype(np.int64)
+            width = np.array(self.residual_width + (0,), np.int64)
+            height = np.array(self.residual_height + (0,), np.int64)
+            p = np.minimum(plane, 3)
+            bad = ((plane > 2) | (width[p] == 0) | (tbs["log2_size"] < 2) | (tbs["log2_size"] > 5)
+                   | ((x | y) & (size - 1) != 0) | (x + size > width[p]) | (y + size > height[p])
+                   | (off + size * size > self.nb_residual_samples))
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise ValueError(f"codec info transform block {i} (plane {int(plane[i])}, {int(size[i])}x"
+                                 f"{int(size[i])} at ({int(x[i])}, {int(y[i])}), samples from {int(off[i])}) "
+                                 f"outside its plane or the {self.nb_residual_samples} samples")
+            groups = []
+            for pl in range(3):
+                for log2 in range(2, 6):
+                    sel = np.flatnonzero((plane == pl) & (tbs["log2_size"] == log2))
+                    if sel.size:
+                        groups.append((pl, tbs[sel]))
+            self._grids[key] = groups
+        return self._grids[key]
 
     def _plane_bits(self) -> list[tuple[int, int, int, int]]:
         """Per plane: (first bit, bits, blocks per MB row, blocks per MB column) of the residual mask."""
@@ -334,12 +413,27 @@ class CodecInfo:
 
         Exactly what the decoder added to the prediction, before clipping and
         deblocking.  Chroma planes have the frame's chroma subsampling.  Built
-        once (vectorised scatter of the stored 4x4 blocks) and cached, read-only.
+        once (vectorised scatter of the stored 4x4 blocks, or of the transform
+        blocks one size at a time) and cached, read-only.
         """
         if plane in self._residual_planes:
             return self._residual_planes[plane]
         res = None
-        if self.residual_blocks_offset and self.residual_width[plane]:
+        if self.residual_tb_offset and self.residual_width[plane]:
+            h, w = self.residual_height[plane], self.residual_width[plane]
+            # room for whole 32x32 blocks: a block of size s sits at a multiple of s
+            res = np.zeros((-(-h // 32) * 32, -(-w // 32) * 32), np.int16)
+            samples = self.residual_samples()
+            for p, tb in self._tbs_by_class():
+                if p != plane:
+                    continue
+                size = 1 << int(tb["log2_size"][0])
+                blocks = samples[tb["offset"].astype(np.intp)[:, None] + np.arange(size * size)]
+                grid = res.reshape(res.shape[0] // size, size, res.shape[1] // size, size)
+                grid[tb["y"] // size, :, tb["x"] // size, :] = blocks.reshape(-1, size, size)
+            res = res[:h, :w]
+            res.flags.writeable = False
+        elif self.residual_blocks_offset and self.residual_width[plane]:
             first, n, bx, by = self._plane_bits()[plane]
             rb = self.residual_block_size
             h, w = self.residual_height[plane], self.residual_width[plane]
