@@ -51,6 +51,10 @@ def encode(out: Path, *, size: str = "320x192", frames: int = 20, rate: int = 25
         params += ["weightp=0", "weightb=0"]
     if x264_params:
         params.append(x264_params)
+        if codec == "libx265" and "slices=" in x264_params:
+            # libx265 3.5 hangs or crashes in most encodes of several slices with wavefront rows
+            # (its thread pool); without the pool (and so without wavefronts) it does not
+            params.append("pools=none")
     src = ["-i", source] if source else ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]
     if audio:
         src += ["-f", "lavfi", "-i", f"sine=f=440:r=48000:d={frames / rate}"]

@@ -21,7 +21,7 @@ CLIPS = {
     "slices": dict(bframes=2, refs=2, frames=30, x264_params="slices=4"),
     # HEVC: x265 writes wavefront (WPP) entry points, which slice threading decodes row-parallel
     "hevc_random_access": dict(codec="libx265", bframes=4, refs=3, frames=60, x264_params="b-pyramid=1"),
-    # and 3 slices per picture, each with its own rows
+    # 3 slices per picture (without wavefronts: libx265 cannot encode both, tests/_clips.py)
     "hevc_slices": dict(codec="libx265", bframes=2, refs=2, frames=30, x264_params="slices=3"),
 }
 
